@@ -1,0 +1,42 @@
+# customer-mdm tasks. `make demo` and `make test` are the README's quick start.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast lint typecheck bench check clean
+
+setup: $(INSTALLED)
+
+# Pinned: constraints.txt is the lock file (regenerate with `make lock`).
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,bench]"
+	touch $(INSTALLED)
+
+demo: setup
+	$(BIN)/mdm demo
+
+test: setup
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -q -m "not postgres and not slow"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy mdm flows expectations warehouse bench
+
+bench: setup
+	$(BIN)/python -m bench
+
+check: lint typecheck test
+
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) mdm_demo mdm_reports warehouse.db .pytest_cache .mypy_cache .ruff_cache

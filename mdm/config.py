@@ -1,0 +1,132 @@
+"""channels.yaml: how each channel's files map to the standard record (SPEC §1).
+
+Loading validates everything that can be checked without reading data: known canonical fields,
+formats, units, encodings, and that each channel's glob matches at least one file.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mdm.errors import ConfigError
+from mdm.schema import CANONICAL_FIELDS
+
+CHANNELS_FILE = "channels.yaml"
+Format = Literal["csv", "jsonl", "xlsx", "parquet", "sql"]
+Unit = Literal["yuan", "wan", "yi"]
+AMOUNT_FIELDS = ("aum_cny", "txn_amount_12m_cny")
+
+
+class ChannelConfig(BaseModel):
+    """One channel as written in channels.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    path: str | None = None
+    format: Format = "csv"
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    sheet: str | int | None = None
+    url: str | None = None  # SQLAlchemy URL, format: sql
+    query: str | None = None  # table name or SELECT, format: sql
+    record_id: str
+    trust: int = Field(default=50, ge=0, le=100)
+    columns: dict[str, str | list[str]]
+    defaults: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    units: dict[str, Unit] = Field(default_factory=dict)
+    formats: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        if value != "auto":
+            try:
+                codecs.lookup(value)
+            except LookupError as exc:
+                raise ValueError(f"unknown encoding {value!r}") from exc
+        return value
+
+    def source_columns(self) -> list[str]:
+        """Every column of the source this channel reads, record id first, no repeats."""
+        wanted = [self.record_id]
+        for source in self.columns.values():
+            wanted.extend([source] if isinstance(source, str) else source)
+        return list(dict.fromkeys(wanted))
+
+
+class ChannelsConfig(BaseModel):
+    """The whole channels.yaml, with paths resolved against its folder."""
+
+    base_dir: Path
+    channels: list[ChannelConfig]
+
+    def files(self, channel: ChannelConfig) -> list[Path]:
+        """The files a channel's glob matches, sorted so runs are deterministic."""
+        assert channel.path is not None
+        return sorted(p for p in self.base_dir.glob(channel.path) if p.is_file())
+
+
+def load_channels(sources_dir: Path) -> ChannelsConfig:
+    """Read and check DIR/channels.yaml; every problem is a ConfigError naming channel and field."""
+    config_path = sources_dir / CHANNELS_FILE
+    if not config_path.is_file():
+        raise ConfigError(f"{config_path}: no channels.yaml found (see docs/channels.md)")
+    try:
+        document = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path}: not valid YAML: {_first_line(exc)}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("channels"), dict):
+        raise ConfigError(f"{config_path}: expected a top-level 'channels:' mapping")
+    if not document["channels"]:
+        raise ConfigError(f"{config_path}: 'channels:' is empty")
+
+    channels = [
+        _parse_channel(config_path, name, body) for name, body in document["channels"].items()
+    ]
+    config = ChannelsConfig(base_dir=sources_dir.resolve(), channels=channels)
+    for channel in channels:
+        if channel.format != "sql" and not config.files(channel):
+            raise ConfigError(
+                f"{config_path}: channel '{channel.name}': no file matches path '{channel.path}'"
+            )
+    return config
+
+
+def _parse_channel(config_path: Path, name: object, body: object) -> ChannelConfig:
+    where = f"{config_path}: channel '{name}'"
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: expected a mapping of settings")
+    try:
+        channel = ChannelConfig(name=str(name), **body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"{where}: field '{field}': {error['msg']}") from exc
+
+    unknown = sorted((set(channel.columns) | set(channel.defaults)) - set(CANONICAL_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown canonical field '{unknown[0]}' (known: see docs/channels.md)"
+        )
+    for field in channel.units:
+        if field not in AMOUNT_FIELDS:
+            raise ConfigError(f"{where}: units: '{field}' is not an amount field {AMOUNT_FIELDS}")
+    for field in channel.formats:
+        if field not in CANONICAL_FIELDS:
+            raise ConfigError(f"{where}: formats: unknown canonical field '{field}'")
+    if channel.format == "sql":
+        if not channel.url or not channel.query:
+            raise ConfigError(f"{where}: format sql needs 'url' and 'query'")
+    elif not channel.path:
+        raise ConfigError(f"{where}: field 'path' is required for format {channel.format}")
+    return channel
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
