@@ -1,0 +1,220 @@
+"""SQLAlchemy models of the warehouse contract (SPEC §7).
+
+Downstream CRM apps read these tables; a name or meaning changes only through a migration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Amounts are exact decimals in the warehouse, floats in Python (pandas works in floats).
+Money = Numeric(18, 2, asdecimal=False)
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class CustomerFields:
+    """The survived canonical fields, shared by `customer` and nothing else on purpose:
+    history keeps its snapshot as JSON so the contract of `customer` can grow without
+    rewriting history."""
+
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    gender: Mapped[str | None] = mapped_column(String(1))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    id_type: Mapped[str | None] = mapped_column(String(16))
+    id_number: Mapped[str | None] = mapped_column(String(40))
+    mobile: Mapped[str | None] = mapped_column(String(32))
+    phone_other: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(Text)
+    province: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(64))
+    postal_code: Mapped[str | None] = mapped_column(String(16))
+    occupation: Mapped[str | None] = mapped_column(String(200))
+    employer: Mapped[str | None] = mapped_column(String(200))
+    education: Mapped[str | None] = mapped_column(String(100))
+    aum_cny: Mapped[float | None] = mapped_column(Money)
+    risk_level: Mapped[str | None] = mapped_column(String(2))
+    risk_assessed_on: Mapped[dt.date | None] = mapped_column(Date)
+    product_risk_max: Mapped[str | None] = mapped_column(String(2))
+    products_held: Mapped[str | None] = mapped_column(Text)
+    last_txn_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    txn_count_12m: Mapped[int | None] = mapped_column(Integer)
+    txn_amount_12m_cny: Mapped[float | None] = mapped_column(Money)
+    relationship_manager: Mapped[str | None] = mapped_column(String(100))
+    branch_code: Mapped[str | None] = mapped_column(String(32))
+    preferred_contact: Mapped[str | None] = mapped_column(String(32))
+    marketing_consent: Mapped[bool | None] = mapped_column(Boolean)
+    do_not_disturb: Mapped[bool | None] = mapped_column(Boolean)
+    list_flag: Mapped[str | None] = mapped_column(String(8))
+
+
+class Customer(CustomerFields, Base):
+    """One golden record per real person."""
+
+    __tablename__ = "customer"
+
+    customer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    quality_score: Mapped[float] = mapped_column(Float)
+    count_sources: Mapped[int] = mapped_column(Integer)
+    # Which source record each golden field was taken from: {"mobile": "app:U123", ...}.
+    field_sources: Mapped[dict[str, Any]] = mapped_column(JSON)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    last_run_id: Mapped[str] = mapped_column(String(36))
+
+
+class SourceRecord(Base):
+    """The latest standardized form of every source record that reached the warehouse.
+
+    Matching of later runs and the steward's side-by-side view read it; the raw row stays in
+    the channel's own files.
+    """
+
+    __tablename__ = "source_record"
+
+    source_system: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_record_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    source_file: Mapped[str] = mapped_column(String(512))
+    source_row: Mapped[int] = mapped_column(Integer)
+    raw_hash: Mapped[str] = mapped_column(String(64))
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    ingested_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    last_run_id: Mapped[str] = mapped_column(String(36))
+
+
+class CustomerXref(Base):
+    """Which golden customer each source record belongs to."""
+
+    __tablename__ = "customer_xref"
+    __table_args__ = (Index("ix_customer_xref_customer_id", "customer_id"),)
+
+    source_system: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_record_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.customer_id"))
+    # Probability that this record belongs with the rest of its customer (1.0 when alone).
+    match_score: Mapped[float] = mapped_column(Float)
+    matched_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    run_id: Mapped[str] = mapped_column(String(36))
+
+
+class CustomerHistory(Base):
+    """Versions of a golden record: valid_to is null for the current one."""
+
+    __tablename__ = "customer_history"
+    __table_args__ = (Index("ix_customer_history_customer_id", "customer_id", "valid_from"),)
+
+    history_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(16))
+    valid_from: Mapped[dt.datetime] = mapped_column(Timestamp)
+    valid_to: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run_id: Mapped[str] = mapped_column(String(36))
+
+
+class CustomerSegment(Base):
+    """The current segment of each type for each customer."""
+
+    __tablename__ = "customer_segment"
+
+    customer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    segment_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    segment_value: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    rule_version: Mapped[str] = mapped_column(String(64))
+    assigned_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+
+class StewardTask(Base):
+    """Work for a data steward: possible_match, conflict, incomplete, invalid, compliance."""
+
+    __tablename__ = "steward_task"
+    __table_args__ = (Index("ix_steward_task_open", "status", "task_type", "created_at"),)
+
+    task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | resolved | dismissed
+    priority: Mapped[int] = mapped_column(Integer, default=3)  # 1 highest
+    # What the task is about, stable across runs, so a re-run never opens the same task twice.
+    task_key: Mapped[str] = mapped_column(String(300), unique=True)
+    customer_id: Mapped[str | None] = mapped_column(String(16))
+    source_system: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    run_id: Mapped[str] = mapped_column(String(36))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class StewardDecision(Base):
+    """A steward's decision: what, about what, by whom, when, why; applied on every later run."""
+
+    __tablename__ = "steward_decision"
+
+    decision_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(24))
+    subject: Mapped[dict[str, Any]] = mapped_column(JSON)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+
+class Quarantine(Base):
+    """A source row that could not be used, with the raw payload and every reason."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_run", "run_id"),)
+
+    quarantine_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    source_system: Mapped[str] = mapped_column(String(64))
+    source_record_id: Mapped[str | None] = mapped_column(String(128))
+    source_file: Mapped[str] = mapped_column(String(512))
+    source_row: Mapped[int] = mapped_column(Integer)
+    raw_payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+
+class PipelineRun(Base):
+    """One run of the pipeline: status, counts and timings of every stage."""
+
+    __tablename__ = "pipeline_run"
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))  # running | success | failed
+    sources_dir: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    match_parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    report_path: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
