@@ -1,0 +1,1 @@
+"""Prefect flows: ingest → validate → dedupe → enrich → load, and the parent pipeline flow."""

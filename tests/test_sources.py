@@ -1,0 +1,159 @@
+"""Reading channel files: encodings, broken rows and formats, each with a clear outcome."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from flows.ingest import check_columns, map_table, split_rejects
+from mdm.config import ChannelConfig
+from mdm.errors import SourceError
+from mdm.sources import READ_PROBLEM, read_source
+
+
+def channel(**overrides: object) -> ChannelConfig:
+    settings: dict[str, object] = {
+        "name": "branch",
+        "path": "*.csv",
+        "record_id": "客户号",
+        "columns": {"full_name": "姓名", "mobile": "手机"},
+        **overrides,
+    }
+    return ChannelConfig(**settings)  # type: ignore[arg-type]
+
+
+def test_gb18030_file_read_as_declared(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_bytes("客户号,姓名,手机\n1,陈丽,13812345678\n".encode("gb18030"))
+    table = read_source(channel(encoding="gb18030"), path)
+    assert table.frame.loc[0, "姓名"] == "陈丽"
+    assert table.frame.loc[0, "_source_row"] == 2
+
+
+def test_wrong_encoding_names_file_line_and_byte(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_bytes("客户号,姓名,手机\n1,张伟,1\n2,陈丽,2\n".encode("gb18030"))
+    with pytest.raises(SourceError, match=r"b\.csv: line 1: byte 0x\w\w is not valid utf-8"):
+        read_source(channel(encoding="utf-8"), path)
+
+
+def test_auto_encoding_detects_bom_and_gb18030(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("客户号,姓名,手机\n1,陳麗,2\n".encode("utf-8-sig"))
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("客户号,姓名,手机\n1,陈丽,2\n".encode("gb18030"))
+    assert read_source(channel(encoding="auto"), bom).frame.loc[0, "姓名"] == "陳麗"
+    assert read_source(channel(encoding="auto"), gbk).frame.loc[0, "姓名"] == "陈丽"
+    assert read_source(channel(encoding="auto"), bom).columns[0] == "客户号"
+
+
+def test_empty_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(SourceError, match=r"empty\.csv: file is empty"):
+        read_source(channel(), path)
+
+
+def test_rows_with_wrong_field_count_are_kept_with_a_problem(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text("客户号,姓名,手机\n1,张伟,138\n2,陈丽,139,extra\n3\n", encoding="utf-8")
+    frame = read_source(channel(), path).frame
+    assert len(frame) == 3
+    assert frame[READ_PROBLEM].tolist()[0] is None
+    assert frame[READ_PROBLEM].tolist()[1] == "row has 4 fields, header has 3"
+    assert frame[READ_PROBLEM].tolist()[2] == "row has 1 fields, header has 3"
+    assert frame["_source_row"].tolist() == [2, 3, 4]
+
+
+def test_huge_field_is_read_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text(f"客户号,姓名,手机\n1,{'张' * 5_000_000},138\n", encoding="utf-8")
+    frame = read_source(channel(), path).frame
+    assert len(frame.loc[0, "姓名"]) == 5_000_000
+
+
+def test_missing_mapped_column_names_channel_column_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text("客户号,姓名\n1,张伟\n", encoding="utf-8")
+    table = read_source(channel(), path)
+    with pytest.raises(
+        SourceError, match=r"b\.csv: channel 'branch': column '手机' \(for mobile\)"
+    ):
+        check_columns(table, channel())
+
+
+def test_jsonl_bad_line_is_kept_with_its_problem(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    lines = [json.dumps({"客户号": "u1", "姓名": "王芳", "手机": "+86 138"}), "{not json", "[1]"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    frame = read_source(channel(format="jsonl"), path).frame
+    assert frame[READ_PROBLEM].tolist()[0] is None
+    assert frame[READ_PROBLEM].tolist()[1].startswith("not valid JSON")
+    assert frame[READ_PROBLEM].tolist()[2] == "not valid JSON: not a JSON object"
+
+
+def test_xlsx_named_sheet_and_native_cells(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import openpyxl
+
+    path = tmp_path / "f.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "客户"
+    sheet.append(["客户号", "姓名", "手机"])
+    sheet.append([1001, "李娜", dt.datetime(2024, 4, 2)])
+    workbook.save(path)
+    table = read_source(channel(format="xlsx", sheet="客户"), path)
+    assert table.frame.loc[0, "姓名"] == "李娜"
+    with pytest.raises(SourceError, match=r"no sheet 'missing'"):
+        read_source(channel(format="xlsx", sheet="missing"), path)
+
+
+def test_sql_table_channel(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'src.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text('CREATE TABLE "clients" ("客户号" TEXT, "姓名" TEXT, "手机" TEXT)')
+        )
+        connection.execute(sa.text("INSERT INTO clients VALUES ('7', '赵敏', '13900000000')"))
+    engine.dispose()
+    table = read_source(channel(format="sql", url=url, query="clients", path=None), None)
+    assert table.frame.loc[0, "姓名"] == "赵敏"
+
+
+def test_split_rejects_quarantines_missing_and_repeated_ids(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text(
+        "客户号,姓名,手机\n1,张伟,138\n,陈丽,139\n1,王芳,137\n2,李娜,136,x\n", encoding="utf-8"
+    )
+    config = channel()
+    mapped = map_table(read_source(config, path), config, pd.Timestamp("2026-01-01", tz="UTC"))
+    keep, rejects = split_rejects(mapped)
+    assert keep["source_record_id"].tolist() == ["1"]
+    assert len(keep) + len(rejects) == 4
+    rules = [[r["rule"] for r in reasons] for reasons in rejects["reasons"]]
+    assert rules == [["record_id_present"], ["record_id_unique"], ["readable_row"]]
+    assert "b.csv row 2" in rejects["reasons"].iloc[1][0]["message"]
+    assert json.loads(rejects["raw_payload"].iloc[0])["姓名"] == "陈丽"
+
+
+def test_map_table_joins_columns_and_applies_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text("客户号,姓名,street,building,type\n1,张伟,长安街,1号楼,\n", encoding="utf-8")
+    config = channel(
+        columns={"full_name": "姓名", "address": ["street", "building"], "id_type": "type"},
+        defaults={"id_type": "CN_RID", "list_flag": "red"},
+    )
+    mapped = map_table(read_source(config, path), config, pd.Timestamp("2026-01-01", tz="UTC"))
+    row = mapped.iloc[0]
+    assert row["address"] == "长安街 1号楼"
+    assert row["id_type"] == "CN_RID"
+    assert row["list_flag"] == "red"
+    assert len(row["raw_hash"]) == 64
