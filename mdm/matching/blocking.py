@@ -1,0 +1,198 @@
+"""Candidate pairs: records that share a blocking key under at least one rule.
+
+Each rule maps a record to an integer key (-1 = not blocked). Pairs come from sorting the keys and
+enumerating each block with array arithmetic, never a Python loop over records. A key shared by more
+than ``max_block_size`` records (a branch's placeholder phone, hundreds of 张伟 in one city) would
+add quadratically many pairs that the other rules cover better, so that block is skipped for that
+rule and reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mdm.matching.arrays import pair_codes, run_starts
+from mdm.matching.features import NO_DATE, Features
+
+STEWARD_RULE = "steward"  # pairs a steward decided on, scored even when no rule proposes them
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """A named key; records with equal keys become candidate pairs.
+
+    ``implicates`` names the comparisons EM must not learn m from on this rule's pairs: those the
+    key makes agree by construction, and the address wherever relatives meet (a shared phone,
+    one surname and birth date, one name and birth year for homophone-named twins). Relatives
+    share an address far more often than random pairs do, which would teach EM that an
+    address in common is the mark of one person.
+    """
+
+    name: str
+    key: Callable[[Features], np.ndarray]
+    implicates: tuple[str, ...]
+    identifier: bool = False  # records sharing the key are nearly always one person
+
+
+def combine(*codes: np.ndarray) -> np.ndarray:
+    """One int64 key from several codes; -1 when any part is absent."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    present = np.ones(len(codes[0]), dtype=bool)
+    for part in codes:
+        key = key * (int(part.max(initial=0)) + 1) + np.maximum(part, 0)
+        present &= part >= 0
+    return np.where(present, key, -1)
+
+
+def _valid_id(f: Features) -> np.ndarray:
+    return np.where(f.id_valid, f.id_number.codes, -1)
+
+
+def _birth_date(f: Features) -> np.ndarray:
+    return np.where(f.birth_days == NO_DATE, -1, f.birth_days.astype(np.int64) - NO_DATE)
+
+
+def _birth_year(f: Features) -> np.ndarray:
+    return np.where(f.birth_year > 0, f.birth_year.astype(np.int64), -1)
+
+
+def _full_name(f: Features) -> np.ndarray:
+    return np.where(f.partial, -1, f.name.codes)
+
+
+def _pinyin(f: Features) -> np.ndarray:
+    return np.where(f.partial, -1, f.pinyin.codes)
+
+
+DEFAULT_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("id", _valid_id, ("id",), identifier=True),
+    BlockingRule("id17", lambda f: f.id17.codes, ("id",), identifier=True),
+    BlockingRule(
+        "id_stub_name",
+        lambda f: combine(f.id_stub.codes, _pinyin(f)),
+        ("id", "name"),
+        identifier=True,
+    ),
+    BlockingRule("mobile", lambda f: f.mobile.codes, ("mobile", "address")),
+    BlockingRule(
+        "mobile_digits_surname",
+        lambda f: combine(f.mobile_digits.codes, f.surname.codes),
+        ("mobile", "address"),
+    ),
+    BlockingRule("email", lambda f: f.email.codes, ("email",), identifier=True),
+    BlockingRule(
+        "name_birth_year",
+        lambda f: combine(_pinyin(f), _birth_year(f)),
+        ("name", "birth_date", "address"),
+    ),
+    BlockingRule("name_city", lambda f: combine(_full_name(f), f.city.codes), ("name", "address")),
+    BlockingRule(
+        "surname_birth_date",
+        lambda f: combine(f.surname.codes, _birth_date(f)),
+        ("name", "birth_date", "address"),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """Unique unordered candidate pairs and how each rule contributed.
+
+    ``pairs`` has ``left``/``right`` (row positions, left's record_key < right's) and ``rule_mask``
+    (bit i set when ``rules[i]`` produced the pair).
+    """
+
+    pairs: pd.DataFrame
+    rules: tuple[BlockingRule, ...]
+    pairs_per_rule: dict[str, int]
+    skipped_blocks: dict[str, int]
+
+    @property
+    def bit_names(self) -> list[str]:
+        """The name behind each bit of ``rule_mask``."""
+        return [rule.name for rule in self.rules] + [STEWARD_RULE]
+
+    def proposed_by(self, rule: str) -> np.ndarray:
+        """Which pairs the named rule (or STEWARD_RULE) produced."""
+        return (self.pairs["rule_mask"].to_numpy() >> self.bit_names.index(rule)) & 1 == 1
+
+    def rule_names(self, mask: np.ndarray) -> pd.Categorical:
+        """Comma-joined rule names per pair, built once per distinct mask."""
+        names = self.bit_names
+        distinct, inverse = np.unique(mask, return_inverse=True)
+        labels = [",".join(n for i, n in enumerate(names) if int(m) >> i & 1) for m in distinct]
+        return pd.Categorical.from_codes(inverse, categories=pd.Index(labels, dtype=object))
+
+
+def block_pairs(key: np.ndarray, max_block_size: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """All position pairs (i, j) within each block of equal non-negative keys.
+
+    Returns the pairs and the number of blocks skipped for exceeding ``max_block_size``.
+    """
+    members = np.flatnonzero(key >= 0)
+    order = members[np.argsort(key[members])]
+    sorted_key = key[order]
+    starts = run_starts(sorted_key)
+    sizes = np.diff(np.r_[starts, len(order)])
+    kept = (sizes >= 2) & (sizes <= max_block_size)
+    skipped = int(np.count_nonzero(sizes > max_block_size))
+    starts, sizes = starts[kept], sizes[kept]
+
+    # Member t of a block of size s pairs with the s-1-t members after it.
+    first = np.repeat(starts, sizes)
+    offset = np.arange(len(first)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    block_size = np.repeat(sizes, sizes)
+    later = block_size - 1 - offset
+    position = first + offset
+    left = np.repeat(position, later)
+    step = np.arange(len(left)) - np.repeat(np.cumsum(later) - later, later)
+    right = np.repeat(position + 1, later) + step
+    return order[left], order[right], skipped
+
+
+def candidate_pairs(
+    features: Features,
+    *,
+    rules: tuple[BlockingRule, ...] = DEFAULT_RULES,
+    max_block_size: int = 200,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Blocking:
+    """Union of the rules' pairs; ``extra`` position pairs (steward decisions) join as one more
+    rule, STEWARD_RULE, whose bit is the one just past the last rule's."""
+    n = features.size
+    # Each pair code (under 52 bits up to 50 million records) carries its rule's bit in the low
+    # bits, so one sort brings every rule's copy of a pair together for an OR.
+    width = len(rules) + 1
+    tagged: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
+    pairs_per_rule: dict[str, int] = {}
+    skipped_blocks: dict[str, int] = {}
+    for bit, rule in enumerate(rules):
+        left, right, skipped = block_pairs(rule.key(features), max_block_size)
+        pairs_per_rule[rule.name] = len(left)
+        skipped_blocks[rule.name] = skipped
+        tagged.append((pair_codes(left, right, n) << width) | (1 << bit))
+    if extra is not None:
+        left, right = (np.asarray(side, dtype=np.int64) for side in extra)
+        distinct = left != right
+        tagged.append((pair_codes(left[distinct], right[distinct], n) << width) | (1 << len(rules)))
+
+    ordered = np.sort(np.concatenate(tagged))
+    all_codes, all_bits = ordered >> width, ordered & ((1 << width) - 1)
+    starts = run_starts(all_codes)
+    unique_codes = all_codes[starts]
+    masks = np.bitwise_or.reduceat(all_bits, starts) if len(starts) else all_bits[:0]
+
+    low, high = unique_codes // n, unique_codes % n
+    swap = features.rank[low] > features.rank[high]
+    pairs = pd.DataFrame(
+        {
+            "left": np.where(swap, high, low),
+            "right": np.where(swap, low, high),
+            "rule_mask": masks,
+        }
+    )
+    return Blocking(pairs, rules, pairs_per_rule, skipped_blocks)

@@ -1,0 +1,212 @@
+"""Per-record matching keys, computed once as integer codes for vectorized blocking and comparison.
+
+Every string key is factorized (code -1 = absent); string work (regexes, token splits) runs on the
+distinct values only and is broadcast back through the codes, which matters at a million records
+where most names, cities and surnames repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+NO_DATE = np.iinfo(np.int32).min
+HANZI = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_RESIDENT_ID = r"^\d{17}[\dX]$"
+
+
+@dataclass(frozen=True)
+class Codes:
+    """A factorized string column: ``values[codes[i]]`` is record i's value, code -1 when absent."""
+
+    codes: np.ndarray
+    values: np.ndarray
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        """Values at the given record positions as an object array, '' where absent."""
+        padded = np.append(self.values, "").astype(object)
+        return padded[self.codes[positions]]
+
+    def frequency(self, eligible: np.ndarray) -> np.ndarray:
+        """Share of eligible non-null records holding each distinct value (term frequency)."""
+        counted = self.codes[eligible & (self.codes >= 0)]
+        counts = np.bincount(counted, minlength=len(self.values)).astype(np.float64)
+        return counts / max(len(counted), 1)
+
+
+@dataclass(frozen=True)
+class Features:
+    """Matching keys of n records, aligned with the records' row order."""
+
+    keys: np.ndarray  # record_key per row
+    rank: np.ndarray  # position of each row's record_key in sorted order
+    name: Codes  # name_key
+    pinyin: Codes  # name_pinyin_sorted
+    name_pinyin: Codes  # name_pinyin, surname first when known
+    surname: Codes  # first pinyin token of the name
+    last_token: Codes  # last pinyin token, in the same code space as ``surname``
+    partial: np.ndarray  # 王先生-style: name_key is only the surname
+    hanzi: np.ndarray  # name_key is written in Chinese characters
+    id_number: Codes  # unmasked id numbers only
+    id_masked: np.ndarray
+    id_valid: np.ndarray  # well-formed, good check digit, unmasked
+    resident_id: np.ndarray  # valid, unmasked CN resident id: the hard-evidence identifier
+    id17: Codes  # first 17 characters of an unmasked 18-character id
+    id_stub: Codes  # first 6 + last 4 characters of an 18-character id, masked or not
+    birth_date: Codes  # the date as a key, for its term frequency
+    birth_days: np.ndarray  # days since 1970-01-01, NO_DATE when absent
+    birth_year: np.ndarray  # from birth_date, else birth_year; 0 when absent
+    birth_month: np.ndarray
+    birth_day: np.ndarray
+    gender: np.ndarray  # 0 = M, 1 = F, -1 = unknown
+    mobile: Codes
+    mobile_digits: Codes  # the mobile's digits sorted: two numbers a transposition apart meet
+    email: Codes
+    address: Codes  # whitespace removed
+    city: Codes  # without the 市 suffix that some channels drop
+
+    @property
+    def size(self) -> int:
+        return len(self.keys)
+
+
+def column(records: pd.DataFrame, name: str) -> pd.Series:
+    """A column, or all-None when the frame lacks it (channels map different fields)."""
+    if name in records.columns:
+        return records[name]
+    return pd.Series(None, index=records.index, dtype=object)
+
+
+def flag(series: pd.Series) -> np.ndarray:
+    """True where a nullable flag column is True; None/NaN count as False."""
+    values = pd.array(series.to_numpy(dtype=object), dtype="boolean")
+    return np.asarray(values.fillna(False), dtype=bool)
+
+
+def _factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _distinct_text(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes of a column's distinct stripped texts (blank = absent), and those texts."""
+    text = series.astype("string").str.strip()
+    codes, uniques = _factorize(text.mask(text == ""))
+    return codes, pd.Series(uniques, dtype="string")
+
+
+def _derive(codes: np.ndarray, derived: pd.Series) -> Codes:
+    """Codes of a value derived from each distinct value (NA = absent); equal results merge."""
+    sub_codes, sub_values = _factorize(derived)
+    return Codes(np.append(sub_codes, -1)[codes], sub_values)
+
+
+def _text_codes(series: pd.Series, clean: Callable[[pd.Series], pd.Series] | None = None) -> Codes:
+    codes, text = _distinct_text(series)
+    if clean is None:
+        return Codes(codes, text.to_numpy(dtype=object))
+    return _derive(codes, clean(text))
+
+
+def _broadcast(codes: np.ndarray, per_value: np.ndarray, absent: Any) -> np.ndarray:
+    """A value computed once per distinct value, spread back to the records."""
+    return np.append(per_value, absent)[codes]
+
+
+def _sorted_characters(values: np.ndarray) -> pd.Series:
+    """Each string's characters in sorted order, vectorized over a fixed-width unicode array."""
+    if len(values) == 0:
+        return pd.Series([], dtype=object)
+    fixed = np.asarray(values, dtype=str)
+    width = fixed.dtype.itemsize // 4
+    chars = np.sort(fixed.view(np.uint32).reshape(len(fixed), width), axis=1)
+    return pd.Series(np.ascontiguousarray(chars).view(f"<U{width}").ravel(), dtype=object)
+
+
+def _pinyin_ends(name_pinyin: Codes) -> tuple[Codes, Codes]:
+    """First and last pinyin token of each name, coded in one shared vocabulary."""
+    tokens = pd.Series(name_pinyin.values, dtype="string").str.split(" ")
+    codes, values = _factorize(pd.concat([tokens.str[0], tokens.str[-1]], ignore_index=True))
+    first, last = codes[: len(tokens)], codes[len(tokens) :]
+    return (
+        Codes(_broadcast(name_pinyin.codes, first, -1), values),
+        Codes(_broadcast(name_pinyin.codes, last, -1), values),
+    )
+
+
+def _without(codes: Codes, absent: np.ndarray) -> Codes:
+    return Codes(np.where(absent, -1, codes.codes), codes.values)
+
+
+def prepare(records: pd.DataFrame) -> Features:
+    """Matching keys of standardized records (columns as in mdm.schema; any may be missing)."""
+    keys = records.index.to_numpy(dtype=object)
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[np.argsort(keys, kind="stable")] = np.arange(len(keys))
+
+    name = _text_codes(column(records, "name_key"))
+    is_hanzi = pd.Series(name.values, dtype="string").str.contains(HANZI, regex=True)
+    name_pinyin = _text_codes(column(records, "name_pinyin"))
+    surname, last_token = _pinyin_ends(name_pinyin)
+
+    masked = flag(column(records, "id_masked"))
+    valid = flag(column(records, "id_valid")) & ~masked
+    id_codes, id_text = _distinct_text(column(records, "id_number"))
+    id_text = id_text.str.upper()
+    any_id = _derive(id_codes, id_text)
+    id_values = pd.Series(any_id.values, dtype="string")
+    long_id = id_values.str.len() == 18
+    stub = (id_values.str[:6] + id_values.str[-4:]).where(long_id)
+    type_codes, types = _distinct_text(column(records, "id_type"))
+    typed_resident = _broadcast(
+        type_codes, (types == "CN_RID").to_numpy(bool, na_value=False), True
+    )
+    looks_resident = id_values.str.fullmatch(_RESIDENT_ID).to_numpy(bool, na_value=False)
+
+    date_codes, dates = _factorize(column(records, "birth_date"))
+    parsed = pd.Series(pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce"))
+    date_days = (parsed - pd.Timestamp(0)).dt.days.fillna(NO_DATE).to_numpy(dtype=np.int32)
+    days = _broadcast(date_codes, date_days, NO_DATE)
+    stated_year = pd.to_numeric(column(records, "birth_year"), errors="coerce").fillna(0)
+    date_year = _broadcast(date_codes, parsed.dt.year.fillna(0).to_numpy(dtype=np.int32), 0)
+
+    gender_codes, genders = _distinct_text(column(records, "gender"))
+    gender_values = np.select(
+        [genders.str.upper().eq(g).to_numpy(bool, na_value=False) for g in ("M", "F")], [0, 1], -1
+    )
+    mobile = _text_codes(column(records, "mobile"))
+
+    return Features(
+        keys=keys,
+        rank=rank,
+        name=name,
+        pinyin=_text_codes(column(records, "name_pinyin_sorted")),
+        name_pinyin=name_pinyin,
+        surname=surname,
+        last_token=last_token,
+        partial=flag(column(records, "name_is_partial")),
+        hanzi=_broadcast(name.codes, is_hanzi.to_numpy(bool, na_value=False), False),
+        id_number=_without(any_id, masked),
+        id_masked=masked,
+        id_valid=valid,
+        resident_id=valid & typed_resident & _broadcast(any_id.codes, looks_resident, False),
+        id17=_without(_derive(any_id.codes, id_values.str[:17].where(long_id)), masked),
+        id_stub=_derive(any_id.codes, stub.where(stub.str.fullmatch(r"[0-9X]{10}").fillna(False))),
+        birth_date=_derive(date_codes, pd.Series(date_days).where(date_days != NO_DATE)),
+        birth_days=days,
+        birth_year=np.where(date_year > 0, date_year, stated_year.to_numpy()).astype(np.int32),
+        birth_month=_broadcast(date_codes, parsed.dt.month.fillna(0).to_numpy(np.int32), 0),
+        birth_day=_broadcast(date_codes, parsed.dt.day.fillna(0).to_numpy(np.int32), 0),
+        gender=_broadcast(gender_codes, gender_values, -1).astype(np.int8),
+        mobile=mobile,
+        mobile_digits=_derive(mobile.codes, _sorted_characters(mobile.values)),
+        email=_text_codes(column(records, "email"), lambda t: t.str.lower()),
+        address=_text_codes(
+            column(records, "address"), lambda t: t.str.replace(r"\s+", "", regex=True)
+        ),
+        city=_text_codes(column(records, "city"), lambda t: t.str.removesuffix("市")),
+    )

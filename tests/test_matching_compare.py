@@ -1,0 +1,168 @@
+"""Comparison levels: each level of each comparison on a pair built to reach it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import pytest
+from test_matching_data import (
+    CHEN_LI,
+    LI_NA,
+    R_CHEN,
+    R_LI,
+    R_ZW1,
+    R_ZW1_TYPO,
+    WANG_PARTIAL,
+    WANG_WEI,
+    ZHANG_WEI,
+    masked,
+    record,
+)
+
+from mdm.matching.compare import COMPARISONS, NULL, compare
+from mdm.matching.features import prepare
+
+
+def level_of(comparison: str, left: dict[str, Any], right: dict[str, Any]) -> str:
+    records = pd.DataFrame([{**left, "record_key": "a:1"}, {**right, "record_key": "b:1"}])
+    features = prepare(records.set_index("record_key"))
+    code = int(compare(features, [0], [1])[comparison].iloc[0])
+    return "null" if code == NULL else COMPARISONS[comparison][code]
+
+
+def rec(name: tuple[str, str, str, bool] | None = CHEN_LI, **fields: Any) -> dict[str, Any]:
+    return record("branch", "x", "x", name, **fields)
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        (CHEN_LI, CHEN_LI, "exact"),  # 陈丽 and 陳麗 share the simplified key
+        (ZHANG_WEI, ("张玮", "zhang wei", "wei zhang", False), "pinyin_exact"),  # homophone
+        (
+            ("张小明", "zhang xiaoming", "xiaoming zhang", False),
+            ("张小红", "zhang xiaohong", "xiaohong zhang", False),
+            "char_similar",
+        ),
+        (WANG_WEI, LI_NA, "different"),
+        (("li chen", "chen li", "chen li", False), CHEN_LI, "romanized_exact"),
+        (("wie zhang", "zhang wie", "wie zhang", False), ZHANG_WEI, "romanized_similar"),
+        (("john smith", "john smith", "john smith", False), ZHANG_WEI, "romanized_different"),
+        (WANG_PARTIAL, WANG_WEI, "surname_only"),  # 王先生 and 王伟
+        (WANG_PARTIAL, ("wei wang", "wei wang", "wang wei", False), "surname_only"),
+        (WANG_PARTIAL, LI_NA, "surname_different"),
+        (None, CHEN_LI, "null"),
+    ],
+)
+def test_name_levels(left: Any, right: Any, expected: str) -> None:
+    assert level_of("name", rec(left), rec(right)) == expected
+
+
+TYPO_CHECK = R_LI[:17] + ("0" if R_LI[17] != "0" else "1")
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        (rec(id_number=R_CHEN), rec(id_number=R_CHEN), "exact"),
+        (rec(id_number=R_CHEN), rec(id_number=R_LI), "conflict"),  # the hard negative
+        (rec(id_number=R_ZW1), rec(id_number=R_ZW1_TYPO, id_valid=False), "typo"),
+        (rec(id_number=R_LI), rec(id_number=TYPO_CHECK, id_valid=False), "typo"),
+        (rec(id_number=R_CHEN), rec(id_number=R_LI[:-2] + "00", id_valid=False), "different"),
+        (rec(id_number=R_CHEN), {**rec(id_number="E12345678"), "id_type": "PASSPORT"}, "different"),
+        (rec(id_number=R_CHEN), rec(id_number=masked(R_CHEN)), "masked_compatible"),
+        (rec(id_number=masked(R_CHEN)), rec(id_number=masked(R_CHEN)), "masked_compatible"),
+        (rec(id_number=R_LI), rec(id_number=masked(R_CHEN)), "masked_different"),
+        (rec(id_number=R_CHEN), rec(), "null"),
+    ],
+)
+def test_id_levels(left: dict[str, Any], right: dict[str, Any], expected: str) -> None:
+    assert level_of("id", left, right) == expected
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        (rec(birth_date=dt.date(1985, 3, 12)), rec(birth_date=dt.date(1985, 3, 12)), "exact"),
+        (
+            rec(birth_date=dt.date(1985, 3, 12)),
+            rec(birth_date=dt.date(1985, 12, 3)),
+            "day_month_swapped",
+        ),
+        (rec(birth_date=dt.date(1985, 3, 12)), rec(birth_date=dt.date(1985, 7, 1)), "same_year"),
+        (rec(birth_date=dt.date(1985, 3, 12)), rec(birth_date=dt.date(1986, 3, 12)), "different"),
+        (rec(birth_date=dt.date(1985, 3, 12)), rec(birth_year=1985), "year_agrees"),
+        (rec(birth_year=1985), rec(birth_year=1986), "year_different"),
+        (rec(birth_date=dt.date(1985, 3, 12)), rec(), "null"),
+    ],
+)
+def test_birth_date_levels(left: dict[str, Any], right: dict[str, Any], expected: str) -> None:
+    assert level_of("birth_date", left, right) == expected
+
+
+@pytest.mark.parametrize(
+    ("comparison", "left", "right", "expected"),
+    [
+        ("mobile", rec(mobile="+8613911428803"), rec(mobile="+8613911428803"), "exact"),
+        ("mobile", rec(mobile="+8613911428803"), rec(mobile="+8613911428830"), "one_edit"),
+        ("mobile", rec(mobile="+8613911428803"), rec(mobile="+8613911428813"), "one_edit"),
+        ("mobile", rec(mobile="+8613911428803"), rec(mobile="+8615077213356"), "different"),
+        ("mobile", rec(mobile="+8613911428803"), rec(), "null"),
+        ("email", rec(email="a@example.com"), rec(email="A@Example.com"), "exact"),
+        ("email", rec(email="a@example.com"), rec(email="b@example.com"), "different"),
+        ("gender", rec(gender="F"), rec(gender="F"), "agree"),
+        ("gender", rec(gender="F"), rec(gender="M"), "disagree"),
+        ("gender", rec(gender="F"), rec(gender="U"), "null"),
+    ],
+)
+def test_contact_and_gender_levels(
+    comparison: str, left: dict[str, Any], right: dict[str, Any], expected: str
+) -> None:
+    assert level_of(comparison, left, right) == expected
+
+
+HOME = "北京市朝阳区建国路88号院2号楼1201"
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        (
+            rec(address=HOME, city="北京市"),
+            rec(address=HOME.replace("88", " 88 "), city="北京"),
+            "exact",
+        ),  # spacing and the 市 suffix do not matter
+        (rec(address=HOME), rec(address=HOME + "室"), "fuzzy"),
+        (
+            rec(address=HOME, city="北京市"),
+            rec(address="北京市海淀区中关村大街1号", city="北京市"),
+            "same_city",
+        ),
+        (
+            rec(address=HOME, city="北京市"),
+            rec(address="上海市黄浦区南京东路300号", city="上海市"),
+            "different",
+        ),
+        (rec(address=HOME, city="北京市"), rec(city="北京"), "city_agrees"),
+        (rec(city="北京市"), rec(city="上海市"), "city_different"),
+        (rec(address=HOME), rec(city="北京市"), "null"),
+    ],
+)
+def test_address_levels(left: dict[str, Any], right: dict[str, Any], expected: str) -> None:
+    assert level_of("address", left, right) == expected
+
+
+def test_compare_levels_are_symmetric() -> None:
+    records = pd.DataFrame(
+        [
+            rec(WANG_PARTIAL, mobile="+8613911428803", gender="M"),
+            rec(("wei wang", "wei wang", "wang wei", False), id_number=masked(R_CHEN)),
+            rec(CHEN_LI, id_number=R_CHEN, birth_date=dt.date(1985, 3, 12), city="北京市"),
+            rec(("li chen", "chen li", "chen li", False), birth_year=1985, city="北京"),
+        ]
+    ).assign(record_key=["a:1", "a:2", "a:3", "a:4"])
+    features = prepare(records.set_index("record_key"))
+    left, right = [0, 0, 0, 1, 1, 2], [1, 2, 3, 2, 3, 3]
+    assert compare(features, left, right).equals(compare(features, right, left))
