@@ -1,0 +1,168 @@
+"""Enrich: attach every segment of SPEC §6 to each golden customer, roll the transactions feed
+up to customers, and raise compliance tasks and relationship-manager alerts.
+
+The rules live in mdm/segments/ and come from segments.yaml; this flow only wires them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from mdm.segments.compliance import aum_alerts, compliance_tasks
+from mdm.segments.config import SegmentRules, load_segment_rules
+from mdm.segments.profile import build_profile, empty_activity, roll_up
+from mdm.segments.rules import assign_segments
+from mdm.segments.transactions import REJECT_COLUMNS, link_transactions, parse_transactions
+
+
+@dataclass
+class TransactionFeed:
+    """One transactions channel's mapped rows and the channel its customer_ref points into."""
+
+    channel: str
+    ref_channel: str
+    mapped: pd.DataFrame
+    rejects: pd.DataFrame  # rows rejected while reading (REJECT_COLUMNS)
+
+
+@dataclass
+class EnrichResult:
+    """Segments (long), customers with their transaction fields, tasks, alerts, rejects."""
+
+    segments: pd.DataFrame
+    customers: pd.DataFrame
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    transactions_linked: int = 0
+
+
+def product_prefixes(rules: SegmentRules) -> tuple[str, ...]:
+    """Every product-code prefix a campaign asks about."""
+    config = rules.campaigns
+    lists = (config.wealth_products, config.fund_sip, config.bond_funds, config.bancassurance)
+    return tuple(dict.fromkeys(p for rule in lists for p in rule.product_prefixes))
+
+
+def with_transaction_fields(customers: pd.DataFrame, activity: pd.DataFrame) -> pd.DataFrame:
+    """The golden transaction fields from the feed where it knows more than the channels did:
+    the latest last_txn_at, the feed's 12-month count and amount, the highest product risk."""
+    if activity.empty:
+        return customers
+    out = customers.copy()
+    act = activity.reindex(out.index)
+    known = act["last_txn_days"].notna()
+    if not known.any():
+        return out
+    last = pd.to_datetime(out["last_txn_at"], errors="coerce", utc=True).dt.tz_localize(None)
+    feed_last = pd.to_datetime(act["last_txn_at"])
+    newest = feed_last.where(last.isna() | (feed_last > last), last)
+    out["last_txn_at"] = newest.astype(object).where(newest.notna(), None)
+    count = act["txn_count_12m"].astype(float)
+    out["txn_count_12m"] = count.where(known, out["txn_count_12m"]).astype(object)
+    out.loc[known, "txn_count_12m"] = count[known].astype(int).to_numpy(dtype=object)
+    amount = act["txn_amount_12m_cny"].astype(float).round(2)
+    out["txn_amount_12m_cny"] = amount.where(known, out["txn_amount_12m_cny"])
+    golden_risk = pd.to_numeric(
+        out["product_risk_max"].astype("string").str.extract(r"^R([1-5])$", expand=False),
+        errors="coerce",
+    )
+    highest = np.fmax(golden_risk.to_numpy(dtype=float), act["txn_product_risk"].to_numpy(float))
+    out["product_risk_max"] = [None if np.isnan(v) else f"R{int(v)}" for v in highest]
+    return out
+
+
+@task(cache_policy=NO_CACHE)
+def roll_up_transactions(
+    feeds: list[TransactionFeed],
+    customer_of: pd.Series,
+    rules: SegmentRules,
+    as_of: dt.date,
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Per-customer activity, the rejected transaction rows, and how many rows were linked."""
+    linked_parts, reject_parts = [], []
+    for feed in feeds:
+        parsed, bad = parse_transactions(feed.mapped, ref_channel=feed.ref_channel)
+        linked, unknown = link_transactions(parsed, customer_of)
+        linked_parts.append(linked)
+        reject_parts.extend([feed.rejects, bad, unknown])
+    prefixes = product_prefixes(rules)
+    rejects = pd.concat(
+        [r for r in reject_parts if not r.empty] or [pd.DataFrame(columns=REJECT_COLUMNS)],
+        ignore_index=True,
+    )[list(REJECT_COLUMNS)]
+    linked_all = [part for part in linked_parts if not part.empty]
+    if not linked_all:
+        return empty_activity(prefixes), rejects, 0
+    transactions = pd.concat(linked_all, ignore_index=True)
+    activity = roll_up(
+        transactions,
+        as_of=as_of,
+        quiet_days=rules.lifecycle.churn_warning.quiet_days,
+        product_prefixes=prefixes,
+    )
+    return activity, rejects, len(transactions)
+
+
+@task(cache_policy=NO_CACHE)
+def segment_customers(
+    customers: pd.DataFrame,
+    activity: pd.DataFrame,
+    previous: pd.DataFrame,
+    rules: SegmentRules,
+    as_of: dt.date,
+) -> EnrichResult:
+    """Segments, compliance tasks and AUM alerts of every golden customer.
+
+    `previous` is the warehouse before this run: index customer_id, columns aum_cny and
+    value_tier (either may be missing for new customers).
+    """
+    profile = build_profile(
+        customers, activity, as_of=as_of, previous_aum=previous.get("aum_cny", pd.Series())
+    )
+    segments = assign_segments(
+        profile,
+        rules,
+        as_of=as_of,
+        previous_tier=previous.get("value_tier", pd.Series(dtype=object)),
+    )
+    return EnrichResult(
+        segments=segments,
+        customers=with_transaction_fields(customers, activity),
+        tasks=compliance_tasks(profile, customers, rules, as_of=as_of),
+        alerts=aum_alerts(profile, customers, rules),
+    )
+
+
+@flow(name="enrich")
+def enrich_flow(
+    customers: pd.DataFrame,
+    *,
+    customer_of: pd.Series | None = None,
+    feeds: list[TransactionFeed] | None = None,
+    previous: pd.DataFrame | None = None,
+    rules: SegmentRules | None = None,
+    as_of: dt.date | None = None,
+) -> EnrichResult:
+    """Segments of every golden customer of this run, as of the run date (default: today)."""
+    rules = rules or load_segment_rules()
+    as_of = as_of or dt.date.today()
+    activity, rejects, linked = roll_up_transactions(
+        feeds or [],
+        customer_of if customer_of is not None else pd.Series(dtype=object),
+        rules,
+        as_of,
+    )
+    result = segment_customers(
+        customers, activity, previous if previous is not None else pd.DataFrame(), rules, as_of
+    )
+    result.quarantined = rejects
+    result.transactions_linked = linked
+    return result

@@ -1,0 +1,177 @@
+"""The `mdm` command line: generate, run, demo, evaluate.
+
+User errors print one line naming the problem and exit 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+# Settings that must be in place before Prefect or GX are imported (both read them at import).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+if not os.environ.get("MDM_DEBUG"):
+    # The terminal gets our summary and one-line errors; Prefect's own logs (tracebacks
+    # included) still reach the Prefect server, where engineers look for them.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+
+import typer
+
+from mdm import cli_review, cli_web
+from mdm.errors import MdmError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="customer-mdm: customer master data for financial CRM.",
+)
+
+WarehouseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse",
+        help="SQLAlchemy URL (default: $MDM_WAREHOUSE_URL, else sqlite:///warehouse.db)",
+    ),
+]
+DEMO_DIR = Path("mdm_demo")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"mdm: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _guarded(action: Any) -> Any:
+    """Run a command body: user errors become one line; a bug says so and where to look."""
+    try:
+        return action()
+    except MdmError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; the warehouse keeps its last complete run", code=130)
+    except Exception as exc:
+        if os.environ.get("MDM_DEBUG"):
+            raise
+        _fail(
+            f"internal error ({type(exc).__name__}: {exc}); rerun with MDM_DEBUG=1 for details",
+            code=70,
+        )
+
+
+def _use_warehouse(url: str | None) -> str:
+    if url:
+        os.environ["MDM_WAREHOUSE_URL"] = url
+    from mdm.settings import ProcessSettings
+
+    try:
+        return ProcessSettings().warehouse_url
+    except ValueError as exc:
+        raise MdmError(str(exc).splitlines()[-1]) from exc
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Argument(help="folder to write the channels into")],
+    customers: Annotated[int, typer.Option(min=1, help="number of real persons")] = 2000,
+    seed: Annotated[int, typer.Option(help="random seed; same seed, same files")] = 42,
+) -> None:
+    """Write a synthetic multi-channel data set with ground truth (truth.csv)."""
+
+    def body() -> None:
+        from mdm.generate import generate as generate_data
+
+        started = time.perf_counter()
+        summary = generate_data(out_dir, customers=customers, seed=seed)
+        typer.echo(
+            f"generated {summary.persons} persons into {out_dir} "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
+        for channel, rows in {**summary.rows_per_channel, **summary.rows_per_feed}.items():
+            typer.echo(f"  {channel:<12} {rows:>9,} rows")
+        typer.echo(f"  truth.csv    {summary.truth_rows:>9,} rows")
+
+    _guarded(body)
+
+
+@app.command()
+def run(
+    sources: Annotated[Path, typer.Option("--sources", help="folder holding channels.yaml")],
+    warehouse: WarehouseOption = None,
+    docs: Annotated[bool, typer.Option(help="build the Data Docs report")] = True,
+) -> None:
+    """Run the whole pipeline on the channels of SOURCES/channels.yaml."""
+    _guarded(lambda: _run(sources, warehouse, docs))
+
+
+def _run(sources: Path, warehouse: str | None, docs: bool) -> Any:
+    url = _use_warehouse(warehouse)
+    from mdm.config import load_channels
+
+    load_channels(sources)  # a configuration mistake answers before Prefect and GX load
+    from flows.pipeline import RunSettings, run_pipeline
+    from mdm.report import format_summary
+
+    summary = run_pipeline(RunSettings(sources_dir=sources, build_docs=docs))
+    typer.echo(format_summary(summary, warehouse_url=url))
+    return summary
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option("--truth", help="truth.csv from `mdm generate`")],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Pairwise precision, recall and F1 of customer_xref against ground truth."""
+    _guarded(lambda: _evaluate(truth, warehouse))
+
+
+def _evaluate(truth: Path, warehouse: str | None) -> None:
+    url = _use_warehouse(warehouse)
+    from mdm.evaluate import pairwise_scores, read_predicted, read_truth
+    from mdm.report import format_evaluation
+    from warehouse.db import create_warehouse_engine, is_up_to_date
+
+    engine = create_warehouse_engine(url)
+    try:
+        if not is_up_to_date(engine):
+            raise MdmError("the warehouse has no completed run yet (run `mdm run` first)")
+        result = pairwise_scores(read_predicted(engine), read_truth(truth))
+    finally:
+        engine.dispose()
+    typer.echo(format_evaluation(result))
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--dir", help="where the demo data goes")] = DEMO_DIR,
+    customers: Annotated[int, typer.Option(min=1)] = 2000,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Generate demo data, run the pipeline into an SQLite file, and evaluate it."""
+    url = warehouse or f"sqlite:///{(out_dir / 'warehouse.db').as_posix()}"
+    os.environ.setdefault("MDM_REPORTS_DIR", str(out_dir / "reports"))
+    generate(out_dir, customers=customers, seed=42)
+    run(sources=out_dir, warehouse=url, docs=True)
+    evaluate(truth=out_dir / "truth.csv", warehouse=url)
+    typer.echo(
+        f"\nwarehouse: {url}\nnext: see README.md for reading the warehouse "
+        "(customer_360, steward_task)"
+    )
+
+
+app.add_typer(cli_review.app, name="review")
+cli_web.register(app)  # `mdm serve`, `mdm users`
+
+
+def main() -> None:
+    app(prog_name="mdm")
+
+
+if __name__ == "__main__":
+    main()

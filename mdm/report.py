@@ -1,0 +1,51 @@
+"""Plain-text summaries for the terminal. They carry counts only, never personal data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from flows.pipeline import RunSummary
+    from mdm.evaluate import Evaluation
+
+
+def format_summary(summary: RunSummary, *, warehouse_url: str) -> str:
+    url = sa.engine.make_url(warehouse_url).render_as_string(hide_password=True)
+    lines = [f"run {summary.run_id} → {url}", "rows read:"]
+    for channel, rows in summary.rows_read.items():
+        quarantined = summary.quarantined.get(channel, 0)
+        lines.append(f"  {channel:<12} {rows:>9,} read  {quarantined:>7,} quarantined")
+    total_read = sum(summary.rows_read.values())
+    total_quarantined = sum(summary.quarantined.values())
+    lines.append(f"  {'total':<12} {total_read:>9,} read  {total_quarantined:>7,} quarantined")
+    lines.append(
+        f"golden customers: {summary.customers_total:,} "
+        f"({summary.customers_created:,} new, {summary.customers_updated:,} updated, "
+        f"{summary.customers_retired:,} merged away); records merged into another: "
+        f"{summary.merges:,}"
+    )
+    by_type = ", ".join(
+        f"{kind} {count:,}" for kind, count in sorted(summary.tasks_by_type.items())
+    )
+    lines.append(
+        f"steward tasks opened: {summary.tasks_opened:,}" + (f" ({by_type})" if by_type else "")
+    )
+    stages = "  ".join(f"{stage} {seconds:.1f}s" for stage, seconds in summary.timings.items())
+    lines.append(f"time: {stages}")
+    if summary.report_path:
+        lines.append(f"validation report: {summary.report_path}")
+    return "\n".join(lines)
+
+
+def format_evaluation(result: Evaluation) -> str:
+    return "\n".join(
+        [
+            f"records evaluated: {result.records:,} "
+            f"({result.missing_from_warehouse:,} in truth but not in the warehouse: quarantined)",
+            f"golden customers: {result.customers:,}   true persons: {result.persons:,}",
+            f"pairwise precision: {result.precision:.4f}   recall: {result.recall:.4f}   "
+            f"F1: {result.f1:.4f}",
+        ]
+    )
