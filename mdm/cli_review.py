@@ -1,0 +1,183 @@
+"""`mdm review`: list, show and resolve steward tasks from the terminal (mdm/review.py does the
+work). Identifiers are shown masked, as everywhere a person reads them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from mdm.errors import MdmError
+from mdm.explain import explain_parts
+from mdm.masking import mask_value
+
+app = typer.Typer(no_args_is_help=True, help="Review steward tasks: list, show, resolve.")
+
+WarehouseOption = Annotated[
+    str | None,
+    typer.Option("--warehouse", help="SQLAlchemy URL (default: $MDM_WAREHOUSE_URL)"),
+]
+
+
+class Action(StrEnum):
+    confirm = "confirm"
+    not_a_match = "not-a-match"
+    choose = "choose"
+    correct = "correct"
+    split_off = "split"  # not `split`: that is a str method
+    dismiss = "dismiss"
+
+
+@contextmanager
+def _session(warehouse: str | None) -> Iterator[Session]:
+    from mdm.cli import _use_warehouse
+    from warehouse.db import create_warehouse_engine, is_up_to_date
+
+    engine = create_warehouse_engine(_use_warehouse(warehouse))
+    try:
+        if not is_up_to_date(engine):
+            raise MdmError("the warehouse is not up to date (run `mdm run` first)")
+        with Session(engine) as session, session.begin():
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _guarded(body: Callable[[], None]) -> None:
+    from mdm.cli import _guarded as guarded
+
+    guarded(body)
+
+
+def masked(value: Any, field: str | None = None) -> Any:
+    """Mask identifiers anywhere in a task's details (values sit under 'value' or a field name)."""
+    if isinstance(value, dict):
+        field = value.get("field", field) if isinstance(value.get("field"), str) else field
+        return {
+            key: masked(item, key if key not in ("value", "values") else field)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [masked(item, field) for item in value]
+    return mask_value(field, value)
+
+
+@app.command("list")
+def list_command(
+    task_type: Annotated[str | None, typer.Option("--type", help="task type")] = None,
+    status: Annotated[str, typer.Option(help="open | resolved | dismissed")] = "open",
+    search: Annotated[str | None, typer.Option(help="customer id, name, or phone")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Tasks, oldest first."""
+
+    def body() -> None:
+        from mdm.review import TaskFilter, count_tasks, list_tasks
+
+        where = TaskFilter(task_type=task_type, status=status, search=search)
+        with _session(warehouse) as session:
+            total = count_tasks(session, where=where)
+            for task in list_tasks(session, where=where, limit=limit):
+                summary = json.dumps(masked(_summary(task.details)), ensure_ascii=False)
+                typer.echo(
+                    f"{task.task_id:>7}  {task.task_type:<14} p{task.priority}  "
+                    f"{task.customer_id or '-':<10}  {task.created_at:%Y-%m-%d}  {summary}"
+                )
+            typer.echo(f"{total:,} {status} task(s)")
+
+    _guarded(body)
+
+
+def _summary(details: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in details.items() if key != "parts"}
+
+
+@app.command()
+def show(
+    task_id: Annotated[int, typer.Argument()],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """One task: its details, the records involved side by side, why they matched."""
+
+    def body() -> None:
+        from mdm.review import get_task, source_records
+
+        with _session(warehouse) as session:
+            task = get_task(session, task_id=task_id)
+            typer.echo(
+                f"task {task.task_id}: {task.task_type}, {task.status}, priority {task.priority}, "
+                f"customer {task.customer_id or '-'}"
+            )
+            typer.echo(json.dumps(masked(_summary(task.details)), ensure_ascii=False, indent=2))
+            keys = [task.details[k] for k in ("left", "right", "record") if k in task.details]
+            records = source_records(session, keys=keys)
+            for key, record in records.items():
+                shown = {f: mask_value(f, v) for f, v in record.items() if v is not None}
+                typer.echo(f"\n{key}:\n" + json.dumps(shown, ensure_ascii=False, indent=2))
+            if "parts" in task.details and len(records) == 2:
+                left, right = records.values()
+                typer.echo("\nwhy:")
+                for line in explain_parts(task.details["parts"], left, right):
+                    typer.echo(f"  {line.weight:+6.1f}  {line.text}")
+
+    _guarded(body)
+
+
+@app.command()
+def resolve(
+    task_id: Annotated[int, typer.Argument()],
+    action: Annotated[Action, typer.Option("--action")],
+    by: Annotated[str, typer.Option("--by", help="who decides")],
+    reason: Annotated[str, typer.Option("--reason", help="why")],
+    field: Annotated[str | None, typer.Option("--field")] = None,
+    value: Annotated[str | None, typer.Option("--value")] = None,
+    records: Annotated[str | None, typer.Option("--records", help="K1,K2 to split off")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Decide a task; the decision is audited and holds on every later run."""
+
+    def body() -> None:
+        from mdm import review
+
+        with _session(warehouse) as session:
+            task = review.get_task(session, task_id=task_id)
+            common: dict[str, Any] = {"task_id": task_id, "by": by, "reason": reason}
+            if action is Action.confirm:
+                decision = review.confirm_match(session, **common)
+            elif action is Action.not_a_match:
+                decision = review.not_a_match(session, **common)
+            elif action is Action.dismiss:
+                decision = review.dismiss(session, **common)
+            elif action is Action.split_off:
+                if not records or not task.customer_id:
+                    raise MdmError("split needs --records K1,K2 and a task about a customer")
+                decision = review.split_customer(
+                    session,
+                    customer_id=task.customer_id,
+                    records=[key.strip() for key in records.split(",") if key.strip()],
+                    **common,
+                )
+            else:
+                name = field or task.details.get("field")
+                if not name or value is None or not task.customer_id:
+                    raise MdmError(f"{action.value} needs --field and --value")
+                change = review.choose_value if action is Action.choose else review.correct_value
+                decision = change(
+                    session,
+                    customer_id=task.customer_id,
+                    field=name,
+                    value=review.parse_value(name, value),
+                    **common,
+                )
+            typer.echo(
+                f"task {task_id} {task.status} by {decision.decided_by} "
+                f"(decision {decision.decision_id}: {decision.action})"
+            )
+
+    _guarded(body)

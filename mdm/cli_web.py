@@ -1,0 +1,94 @@
+"""`mdm serve` (the steward workbench) and `mdm users` (who may sign in to it)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from mdm.errors import MdmError
+
+users_app = typer.Typer(no_args_is_help=True, help="Workbench users: viewer, steward, admin.")
+
+WarehouseOption = Annotated[
+    str | None,
+    typer.Option("--warehouse", help="SQLAlchemy URL (default: $MDM_WAREHOUSE_URL)"),
+]
+
+
+def _migrated_url(warehouse: str | None) -> str:
+    from mdm.cli import _use_warehouse
+    from warehouse.db import create_warehouse_engine, migrate
+
+    url = _use_warehouse(warehouse)
+    engine = create_warehouse_engine(url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@users_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="user name")],
+    role: Annotated[str, typer.Option(help="viewer | steward | admin")] = "steward",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Add a user, or give an existing one a new password and role (ends their sessions)."""
+    from mdm.cli import _guarded
+
+    def body() -> None:
+        from sqlalchemy.orm import Session
+
+        from warehouse.db import create_warehouse_engine
+        from web.auth import add_user
+
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        engine = create_warehouse_engine(_migrated_url(warehouse))
+        try:
+            with Session(engine) as session, session.begin():
+                add_user(session, username=name, password=password, role=role)
+        finally:
+            engine.dispose()
+        typer.echo(f"user {name} ({role}) saved")
+
+    _guarded(body)
+
+
+def serve(
+    warehouse: WarehouseOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    idle_minutes: Annotated[int, typer.Option(min=1, help="sign out after idle minutes")] = 30,
+    secure_cookies: Annotated[
+        bool, typer.Option(help="session cookie over HTTPS only (behind a TLS proxy)")
+    ] = False,
+) -> None:
+    """Start the steward workbench (sign in with a user from `mdm users add`)."""
+    from mdm.cli import _guarded
+
+    def body() -> None:
+        import uvicorn
+
+        from web.app import create_app
+
+        url = _migrated_url(warehouse)
+        if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
+            raise MdmError("serving beyond localhost needs --secure-cookies behind HTTPS")
+        app = create_app(url, idle_minutes=idle_minutes, secure_cookies=secure_cookies)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+
+    _guarded(body)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.add_typer(users_app, name="users")

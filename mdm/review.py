@@ -1,0 +1,565 @@
+"""Steward actions (SPEC §5): the one place a person's decision about customer data is made.
+
+Each action writes a `steward_decision` row (who, when, before, after, why) and resolves its task.
+The pipeline reads the decisions on every later run (warehouse/store.py `read_state`): a
+confirmed match and a not-a-match become must/cannot-link pairs, a split becomes cannot-link pairs
+between the parts, a chosen or corrected value beats survivorship. Where it is cheap the decision
+also changes the warehouse at once, so a steward sees it before the next run.
+
+The CLI (`mdm review`) and the workbench (`web/`) both call these functions; the caller commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from mdm.errors import MdmError
+from mdm.matching.survive import survive
+from mdm.schema import GOLDEN_FIELDS, record_key
+from warehouse.models import (
+    Customer,
+    CustomerHistory,
+    CustomerXref,
+    SourceRecord,
+    StewardDecision,
+    StewardTask,
+)
+from warehouse.store import (
+    column_value,
+    customer_number,
+    format_customer_id,
+    json_ready,
+    json_safe,
+    records_from_json,
+)
+
+TASK_TYPES = ("possible_match", "conflict", "incomplete", "invalid", "compliance")
+STATUSES = ("open", "resolved", "dismissed")
+CUSTOMER_ID = re.compile(r"C\d{9}")
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "是", "同意"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "否", "不同意"})
+
+
+class ReviewError(MdmError):
+    """A steward action that cannot be done as asked (unknown task, already decided, bad value)."""
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """What the queue shows: by type, status and channel, and a search text that finds a
+    customer id, a name, or a phone typed as shown masked (138****5678) or by its last digits."""
+
+    task_type: str | None = None
+    status: str = "open"
+    channel: str | None = None
+    search: str | None = None
+
+
+def _filtered(query: sa.Select[Any], where: TaskFilter) -> sa.Select[Any]:
+    query = query.where(StewardTask.status == where.status)
+    if where.task_type:
+        query = query.where(StewardTask.task_type == where.task_type)
+    if where.channel:
+        query = query.where(StewardTask.source_system == where.channel)
+    text = (where.search or "").strip()
+    if not text:
+        return query
+    if CUSTOMER_ID.fullmatch(text.upper()):
+        return query.where(StewardTask.customer_id == text.upper())
+    customers = sa.select(Customer.customer_id)
+    if "*" in text:  # 138****5678 as shown masked: the visible digits, in order
+        head, _, tail = text.replace(" ", "").partition("*")
+        pattern = f"%{_like_literal(head)}%{_like_literal(tail.strip('*'))}"
+        customers = customers.where(Customer.mobile.like(pattern, escape="/"))
+    elif text.isdigit() and len(text) >= 4:
+        customers = customers.where(Customer.mobile.endswith(text, autoescape=True))
+    else:
+        customers = customers.where(Customer.full_name.contains(text, autoescape=True))
+    return query.where(StewardTask.customer_id.in_(customers))
+
+
+def _like_literal(text: str) -> str:
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def list_tasks(
+    session: Session,
+    *,
+    where: TaskFilter = TaskFilter(),
+    by_priority: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[StewardTask]:
+    """Tasks matching the filter, oldest first (or most urgent first), one page of them."""
+    created: Any = StewardTask.created_at
+    if where.search:
+        # A search finds few customers: their index should drive the query and the few tasks be
+        # sorted, but SQLite would walk every open task in date order to match ORDER BY; an
+        # expression no index holds keeps it from doing that.
+        created = sa.func.coalesce(StewardTask.created_at, StewardTask.created_at)
+    order = (
+        [StewardTask.priority, created, StewardTask.task_id]
+        if by_priority
+        else [created, StewardTask.task_id]
+    )
+    # The page's ids first, from the index alone; then only those rows (a deep OFFSET would
+    # otherwise read every skipped row in full).
+    ids = _filtered(sa.select(StewardTask.task_id), where).order_by(*order)
+    page = list(session.execute(ids.limit(limit).offset(offset)).scalars())
+    rows = session.execute(sa.select(StewardTask).where(StewardTask.task_id.in_(page))).scalars()
+    by_id = {task.task_id: task for task in rows}
+    return [by_id[task_id] for task_id in page]
+
+
+def count_tasks(session: Session, *, where: TaskFilter = TaskFilter()) -> int:
+    query = _filtered(sa.select(sa.func.count()).select_from(StewardTask), where)
+    return int(session.execute(query).scalar_one())
+
+
+def counts_by_type(session: Session, *, status: str = "open") -> dict[str, int]:
+    rows = session.execute(
+        sa.select(StewardTask.task_type, sa.func.count())
+        .where(StewardTask.status == status)
+        .group_by(StewardTask.task_type)
+    ).all()
+    return {task_type: int(count) for task_type, count in rows}
+
+
+def channels_with_tasks(session: Session, *, status: str = "open") -> list[str]:
+    """The channels that have tasks of this status.
+
+    A loose index scan (one seek per channel on ix_steward_task_channel) instead of DISTINCT,
+    which would read all 100,000 open tasks on every queue page.
+    """
+    table = StewardTask.__table__
+    walk = (
+        sa.select(sa.func.min(table.c.source_system).label("name"))
+        .where(table.c.status == status)
+        .cte("walk", recursive=True)
+    )
+    following = (
+        sa.select(sa.func.min(table.c.source_system))
+        .where(table.c.status == status, table.c.source_system > walk.c.name)
+        .scalar_subquery()
+    )
+    walk = walk.union_all(sa.select(following).where(walk.c.name.is_not(None)))
+    names = session.execute(sa.select(walk.c.name).where(walk.c.name.is_not(None))).scalars()
+    return list(names)
+
+
+def get_task(session: Session, *, task_id: int) -> StewardTask:
+    task = session.get(StewardTask, task_id)
+    if task is None:
+        raise ReviewError(f"there is no task {task_id}")
+    return task
+
+
+def get_customer(session: Session, *, customer_id: str) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise ReviewError(f"there is no customer {customer_id}")
+    return customer
+
+
+def source_records(session: Session, *, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Stored standardized records by record_key, in the order asked."""
+    found: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        system, _, record_id = key.partition(":")
+        row = session.get(SourceRecord, (system, record_id))
+        if row is not None:
+            found[key] = row.record
+    return found
+
+
+def customer_records(session: Session, *, customer_id: str) -> list[str]:
+    rows = session.execute(
+        sa.select(CustomerXref.source_system, CustomerXref.source_record_id)
+        .where(CustomerXref.customer_id == customer_id)
+        .order_by(CustomerXref.source_system, CustomerXref.source_record_id)
+    ).all()
+    return [record_key(system, record_id) for system, record_id in rows]
+
+
+def decisions_about(session: Session, *, customer_id: str) -> list[StewardDecision]:
+    """The audit trail of a customer: decisions on it and on its tasks, newest first."""
+    task_ids = sa.select(StewardTask.task_id).where(StewardTask.customer_id == customer_id)
+    decisions = session.execute(
+        sa.select(StewardDecision)
+        .where(StewardDecision.task_id.in_(task_ids) | StewardDecision.task_id.is_(None))
+        .order_by(StewardDecision.decision_id.desc())
+    ).scalars()
+    return [
+        d
+        for d in decisions
+        if d.task_id is not None or (d.subject or {}).get("customer_id") == customer_id
+    ]
+
+
+def decisions_of_task(session: Session, *, task_id: int) -> list[StewardDecision]:
+    return list(
+        session.execute(
+            sa.select(StewardDecision)
+            .where(StewardDecision.task_id == task_id)
+            .order_by(StewardDecision.decision_id)
+        ).scalars()
+    )
+
+
+# ---------------------------------------------------------------- actions
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _who(by: str) -> str:
+    if not by.strip():
+        raise ReviewError("say who decides (--by)")
+    return by.strip()
+
+
+def _open_task(session: Session, task_id: int, *, types: Sequence[str] = TASK_TYPES) -> StewardTask:
+    task = get_task(session, task_id=task_id)
+    if task.status != "open":
+        raise ReviewError(f"task {task_id} is already {task.status}")
+    if task.task_type not in types:
+        raise ReviewError(f"task {task_id} is a {task.task_type} task; this action needs {types}")
+    return task
+
+
+def _decide(
+    session: Session,
+    *,
+    action: str,
+    by: str,
+    subject: dict[str, Any],
+    task: StewardTask | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+    status: str = "resolved",
+) -> StewardDecision:
+    now = _now()
+    decision = StewardDecision(
+        task_id=task.task_id if task else None,
+        action=action,
+        subject=json_safe(subject),
+        before=json_safe(before),
+        after=json_safe(after),
+        reason=(reason or "").strip() or None,
+        decided_by=_who(by),
+        decided_at=now,
+    )
+    session.add(decision)
+    if task is not None:
+        task.status, task.resolved_at, task.resolved_by = status, now, decision.decided_by
+    session.flush()
+    return decision
+
+
+def _pair_decision(
+    session: Session, action: str, *, task_id: int, by: str, reason: str | None
+) -> StewardDecision:
+    task = _open_task(session, task_id, types=("possible_match",))
+    details = task.details
+    return _decide(
+        session,
+        action=action,
+        by=by,
+        task=task,
+        subject={"left": details["left"], "right": details["right"]},
+        before={
+            "left_customer_id": details.get("left_customer_id"),
+            "right_customer_id": details.get("right_customer_id"),
+        },
+        after={"same_person": action == "confirm_match"},
+        reason=reason,
+    )
+
+
+def confirm_match(
+    session: Session, *, task_id: int, by: str, reason: str | None = None
+) -> StewardDecision:
+    """The two records are one person: the next run merges them, and keeps them merged."""
+    return _pair_decision(session, "confirm_match", task_id=task_id, by=by, reason=reason)
+
+
+def not_a_match(
+    session: Session, *, task_id: int, by: str, reason: str | None = None
+) -> StewardDecision:
+    """The two records are different people: never merged, never proposed again."""
+    return _pair_decision(session, "not_a_match", task_id=task_id, by=by, reason=reason)
+
+
+def dismiss(session: Session, *, task_id: int, by: str, reason: str) -> StewardDecision:
+    """Nothing to change; the reason says why, and the task is not reopened."""
+    if not reason.strip():
+        raise ReviewError("a dismissal needs a reason")
+    task = _open_task(session, task_id)
+    return _decide(
+        session,
+        action="dismiss",
+        by=by,
+        task=task,
+        subject={"task_key": task.task_key},
+        reason=reason,
+        status="dismissed",
+    )
+
+
+def parse_value(field: str, text: str) -> Any:
+    """A value typed by a steward, as the golden field holds it (dates as YYYY-MM-DD)."""
+    if field not in GOLDEN_FIELDS:
+        raise ReviewError(f"'{field}' is not a customer field")
+    text = text.strip()
+    if not text:
+        return None
+    python_type = Customer.__table__.c[field].type.python_type
+    try:
+        if python_type is bool:
+            if text.lower() not in TRUE_WORDS | FALSE_WORDS:
+                raise ValueError(text)
+            return text.lower() in TRUE_WORDS
+        return column_value(field, text)
+    except ValueError as exc:
+        raise ReviewError(f"'{text}' is not a valid {field}") from exc
+
+
+def _field_decision(
+    session: Session,
+    action: str,
+    *,
+    customer_id: str,
+    field: str,
+    value: Any,
+    by: str,
+    reason: str | None,
+    task: StewardTask | None,
+) -> StewardDecision:
+    if field not in GOLDEN_FIELDS:
+        raise ReviewError(f"'{field}' is not a customer field")
+    customer = get_customer(session, customer_id=customer_id)
+    decision = _decide(
+        session,
+        action=action,
+        by=by,
+        task=task,
+        subject={"customer_id": customer_id, "field": field},
+        before={"value": json_ready(getattr(customer, field))},
+        after={"value": json_ready(value)},
+        reason=reason,
+    )
+    _set_field(session, customer, field, value, decision)
+    return decision
+
+
+def _set_field(
+    session: Session, customer: Customer, field: str, value: Any, decision: StewardDecision
+) -> None:
+    """The golden record takes the value now, with a new history version."""
+    now = decision.decided_at
+    setattr(customer, field, value)
+    customer.field_sources = {**customer.field_sources, field: f"steward:{decision.decision_id}"}
+    customer.updated_at = now
+    _new_version(session, customer, now=now, run_id=f"steward:{decision.decision_id}")
+
+
+def _new_version(session: Session, customer: Customer, *, now: dt.datetime, run_id: str) -> None:
+    session.execute(
+        sa.update(CustomerHistory)
+        .where(
+            CustomerHistory.customer_id == customer.customer_id,
+            CustomerHistory.valid_to.is_(None),
+        )
+        .values(valid_to=now)
+    )
+    session.add(
+        CustomerHistory(
+            customer_id=customer.customer_id,
+            valid_from=now,
+            valid_to=None,
+            fields={name: json_ready(getattr(customer, name)) for name in GOLDEN_FIELDS},
+            run_id=run_id,
+        )
+    )
+
+
+def _task_for_customer(session: Session, task_id: int | None) -> StewardTask | None:
+    return None if task_id is None else _open_task(session, task_id)
+
+
+def choose_value(
+    session: Session,
+    *,
+    customer_id: str,
+    field: str,
+    value: Any,
+    by: str,
+    reason: str | None = None,
+    task_id: int | None = None,
+) -> StewardDecision:
+    """Pick one of the values the sources disagree on; it holds on every later run."""
+    task = _task_for_customer(session, task_id)
+    if task is not None and task.task_type == "conflict":
+        offered = {str(v["value"]) for v in task.details.get("values", [])}
+        if str(json_ready(value)) not in offered:
+            raise ReviewError(f"task {task_id} offers no such {field}; use correct instead")
+    return _field_decision(
+        session,
+        "choose_value",
+        customer_id=customer_id,
+        field=field,
+        value=value,
+        by=by,
+        reason=reason,
+        task=task,
+    )
+
+
+def correct_value(
+    session: Session,
+    *,
+    customer_id: str,
+    field: str,
+    value: Any,
+    by: str,
+    reason: str | None = None,
+    task_id: int | None = None,
+) -> StewardDecision:
+    """Set a field to a value no source has (or fill a gap); it holds on every later run."""
+    return _field_decision(
+        session,
+        "correct_value",
+        customer_id=customer_id,
+        field=field,
+        value=value,
+        by=by,
+        reason=reason,
+        task=_task_for_customer(session, task_id),
+    )
+
+
+def split_customer(
+    session: Session,
+    *,
+    customer_id: str,
+    records: Sequence[str],
+    by: str,
+    reason: str | None = None,
+    task_id: int | None = None,
+) -> StewardDecision:
+    """Move `records` out of a customer into a new one; the parts are never merged again.
+
+    Applied at once: the split-off records get a new customer id and both parts a golden
+    record by the usual survivorship (a later run then keeps both ids).
+    """
+    task = _task_for_customer(session, task_id)
+    customer = get_customer(session, customer_id=customer_id)
+    members = customer_records(session, customer_id=customer_id)
+    moved = sorted(set(records))
+    strangers = [key for key in moved if key not in members]
+    if strangers:
+        raise ReviewError(f"{', '.join(strangers)} not in customer {customer_id}")
+    rest = [key for key in members if key not in moved]
+    if not moved or not rest:
+        raise ReviewError("a split needs some records to move and some to stay")
+    highest = session.execute(sa.select(sa.func.max(Customer.customer_id))).scalar_one()
+    new_id = format_customer_id(customer_number(highest) + 1)
+    decision = _decide(
+        session,
+        action="split_customer",
+        by=by,
+        task=task,
+        subject={"customer_id": customer_id, "records": moved, "rest": rest},
+        before={"customer_id": customer_id},
+        after={"customer_id": new_id},
+        reason=reason,
+    )
+    _apply_split(session, customer, moved, rest, new_id=new_id, decision=decision)
+    return decision
+
+
+def _apply_split(
+    session: Session,
+    customer: Customer,
+    moved: list[str],
+    rest: list[str],
+    *,
+    new_id: str,
+    decision: StewardDecision,
+) -> None:
+    stored = source_records(session, keys=[*moved, *rest])
+    frame = records_from_json(list(stored.values()))
+    parts = pd.Series(
+        {key: (new_id if key in moved else customer.customer_id) for key in frame.index}
+    )
+    golden, lineage = survive(frame, parts)
+    now, marker = decision.decided_at, f"steward:{decision.decision_id}"
+    session.add(
+        Customer(
+            customer_id=new_id,
+            quality_score=customer.quality_score,  # refreshed by the next run
+            count_sources=len(moved),
+            field_sources={},
+            is_active=True,
+            created_at=now,
+            updated_at=now,
+            last_run_id=marker,
+        )
+    )
+    session.flush()
+    for part, count in ((customer.customer_id, len(rest)), (new_id, len(moved))):
+        target = session.get(Customer, part)
+        assert target is not None
+        values = golden.loc[part].to_dict()
+        for name in GOLDEN_FIELDS:
+            setattr(target, name, column_value(name, json_ready(values[name])))
+        target.field_sources = {
+            name: key for name, key in lineage.loc[part].to_dict().items() if key is not None
+        }
+        target.count_sources, target.updated_at = count, now
+        _new_version(session, target, now=now, run_id=marker)
+    for key in moved:
+        system, _, record_id = key.partition(":")
+        session.execute(
+            sa.update(CustomerXref)
+            .where(CustomerXref.source_system == system, CustomerXref.source_record_id == record_id)
+            .values(customer_id=new_id, match_score=1.0, matched_at=now)
+        )
+
+
+def reveal_field(
+    session: Session,
+    *,
+    field: str,
+    by: str,
+    customer_id: str | None = None,
+    record: str | None = None,
+    reason: str | None = None,
+) -> Any:
+    """The unmasked value of one field of one customer or source record; the look is audited
+    (the audit names the field, never the value)."""
+    if (customer_id is None) == (record is None):
+        raise ReviewError("reveal a field of one customer or of one record")
+    if field not in GOLDEN_FIELDS:
+        raise ReviewError(f"'{field}' is not a customer field")
+    if customer_id is not None:
+        value = getattr(get_customer(session, customer_id=customer_id), field)
+        subject: dict[str, Any] = {"customer_id": customer_id, "field": field}
+    else:
+        found = source_records(session, keys=[str(record)])
+        if not found:
+            raise ReviewError(f"there is no record {record}")
+        value = found[str(record)].get(field)
+        subject = {"record": record, "field": field}
+    _decide(session, action="reveal", by=by, subject=subject, reason=reason)
+    return value

@@ -1,0 +1,174 @@
+"""A steward works tasks in a real browser (headless system Chromium through Playwright), and the
+decisions hold after the pipeline runs again."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy.orm import Session
+
+from flows.pipeline import RunSettings, run_pipeline
+from mdm.generate import generate
+from warehouse.models import CustomerXref, StewardTask
+from web.app import create_app
+from web.auth import add_user
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "steward password 1"
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("prefect_harness")]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def workbench(sqlite_url: str) -> Iterator[str]:
+    """The workbench served over HTTP in a thread, as `mdm serve` serves it."""
+    app = create_app(sqlite_url)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.state.engine.dispose()
+
+
+def run(sources: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Run the pipeline in a thread of its own: Playwright's sync API keeps an event loop running
+    in this one, and Prefect would then hand back un-awaited coroutines."""
+    monkeypatch.setenv("MDM_WAREHOUSE_URL", url)
+    monkeypatch.setenv("MDM_REPORTS_DIR", str(tmp_path / "reports"))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        summary = pool.submit(run_pipeline, RunSettings(sources_dir=sources, build_docs=False))
+        assert summary.result().customers_total > 0
+
+
+def first_open(url: str, task_type: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        task_id = connection.execute(
+            sa.text(
+                "SELECT min(task_id) FROM steward_task WHERE status = 'open' AND task_type = :t"
+            ),
+            {"t": task_type},
+        ).scalar_one()
+    engine.dispose()
+    assert task_id is not None, f"the generated data opened no {task_type} task"
+    return int(task_id)
+
+
+def open_task_from_queue(page: Page, base: str, task_type: str, task_id: int) -> None:
+    page.goto(f"{base}/?type={task_type}")
+    page.click(f"a[href='/tasks/{task_id}']")
+    expect(page.locator("#status")).to_have_text("open")
+
+
+def test_a_steward_works_tasks_and_the_decisions_hold(
+    browser: Browser,
+    workbench: str,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    sources = tmp_path / "channels"
+    generate(sources, customers=150, seed=11)
+    run(sources, sqlite_url, monkeypatch, tmp_path)
+    engine = sa.create_engine(sqlite_url)
+    with Session(engine) as session, session.begin():
+        add_user(session, username="li", password=PASSWORD, role="steward")
+    third_kind = "compliance" if first_open_or_none(sqlite_url, "compliance") else "incomplete"
+    match, conflict, other = (
+        first_open(sqlite_url, kind) for kind in ("possible_match", "conflict", third_kind)
+    )
+
+    page = browser.new_page()
+    page.goto(workbench)
+    expect(page).to_have_url(f"{workbench}/login")
+    page.fill("input[name=username]", "li")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Steward tasks")
+
+    open_task_from_queue(page, workbench, "possible_match", match)
+    expect(page.locator("text=Match probability")).to_be_visible()
+    page.click("#confirm")
+    expect(page.locator("#status")).to_have_text("resolved")
+
+    open_task_from_queue(page, workbench, "conflict", conflict)
+    page.locator("input[name=value]").first.check()
+    page.click("#choose")
+    expect(page.locator("#status")).to_have_text("resolved")
+
+    open_task_from_queue(page, workbench, third_kind, other)
+    page.locator("form:has(#dismiss) textarea").fill("handled with the branch; follow up in May")
+    page.click("#dismiss")
+    expect(page.locator("#status")).to_have_text("dismissed")
+
+    run(sources, sqlite_url, monkeypatch, tmp_path)  # the next run applies the decisions
+
+    with Session(engine) as session:
+        pair = session.get(StewardTask, match).details  # type: ignore[union-attr]
+        owners = {
+            session.get(CustomerXref, tuple(key.split(":", 1))).customer_id  # type: ignore[union-attr]
+            for key in (pair["left"], pair["right"])
+        }
+        chosen_customer = session.get(StewardTask, conflict).customer_id  # type: ignore[union-attr]
+    assert len(owners) == 1  # the confirmed pair is one customer now
+    page.goto(f"{workbench}/tasks/{match}")
+    expect(page.locator("#status")).to_have_text("resolved")
+    expect(page.locator("#decisions")).to_contain_text("confirm_match")
+    page.goto(f"{workbench}/tasks/{conflict}")
+    expect(page.locator("#status")).to_have_text("resolved")
+    page.goto(f"{workbench}/customers/{chosen_customer}")
+    expect(page.locator("#audit")).to_contain_text("choose_value")
+    expect(page.locator("#golden")).to_contain_text("steward:")
+    page.goto(f"{workbench}/tasks/{other}")
+    expect(page.locator("#status")).to_have_text("dismissed")
+    engine.dispose()
+
+
+def first_open_or_none(url: str, task_type: str) -> bool:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        found = connection.execute(
+            sa.text("SELECT count(*) FROM steward_task WHERE status = 'open' AND task_type = :t"),
+            {"t": task_type},
+        ).scalar_one()
+    engine.dispose()
+    return bool(found)

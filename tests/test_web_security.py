@@ -1,0 +1,340 @@
+"""The workbench's guards: login, roles, CSRF, escaping, masking, session expiry (TestClient)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from mdm.cli import app as cli
+from warehouse.db import create_warehouse_engine, migrate
+from warehouse.models import (
+    Customer,
+    CustomerXref,
+    SourceRecord,
+    StewardDecision,
+    StewardTask,
+    WorkbenchSession,
+)
+from web import auth
+from web.app import create_app
+from web.auth import add_user
+
+PASSWORD = "correct horse battery"
+MOBILE = "+8613812345678"
+NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def seed(url: str) -> None:
+    """One customer with two source records, an open conflict task, and three users."""
+    engine = create_warehouse_engine(url)
+    migrate(engine)
+    with Session(engine) as session, session.begin():
+        session.add(
+            Customer(
+                customer_id="C000000001",
+                full_name="<script>alert(1)</script>陈丽",
+                mobile=MOBILE,
+                id_number="110101199003077777",
+                quality_score=0.5,
+                count_sources=2,
+                field_sources={},
+                created_at=NOW,
+                updated_at=NOW,
+                last_run_id="seed",
+            )
+        )
+        session.flush()
+        for record_id, name in (("B1", "陈丽"), ("A1", "陳麗")):
+            session.add(
+                SourceRecord(
+                    source_system="branch",
+                    source_record_id=record_id,
+                    source_file="seed.csv",
+                    source_row=1,
+                    raw_hash="0" * 64,
+                    record={
+                        "record_key": f"branch:{record_id}",
+                        "full_name": name,
+                        "mobile": MOBILE,
+                    },
+                    ingested_at=NOW,
+                    last_run_id="seed",
+                )
+            )
+            session.add(
+                CustomerXref(
+                    source_system="branch",
+                    source_record_id=record_id,
+                    customer_id="C000000001",
+                    match_score=1.0,
+                    matched_at=NOW,
+                    run_id="seed",
+                )
+            )
+        session.add(
+            StewardTask(
+                task_id=1,
+                task_type="conflict",
+                task_key="conflict:C000000001:full_name:x",
+                priority=2,
+                customer_id="C000000001",
+                details={
+                    "field": "full_name",
+                    "values": [
+                        {"value": "陈丽", "record_key": "branch:B1", "source_system": "branch"},
+                        {"value": "陳麗", "record_key": "branch:A1", "source_system": "branch"},
+                    ],
+                },
+                status="open",
+                created_at=NOW,
+                run_id="seed",
+            )
+        )
+        for role in ("viewer", "steward", "admin"):
+            add_user(session, username=role, password=PASSWORD, role=role)
+    engine.dispose()
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    seed(url)
+    return url
+
+
+@pytest.fixture
+def client(url: str) -> Iterator[TestClient]:
+    app = create_app(url, idle_minutes=30)
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str) -> str:
+    """Sign in through the login form; returns the CSRF token of the session."""
+    token = csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    return csrf_of(client.get("/").text)
+
+
+def task_status(url: str) -> str:
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        status = session.get(StewardTask, 1).status  # type: ignore[union-attr]
+    engine.dispose()
+    return status
+
+
+def decisions(url: str) -> list[tuple[str, str]]:
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        rows = session.execute(
+            sa.select(StewardDecision.action, StewardDecision.decided_by).order_by(
+                StewardDecision.decision_id
+            )
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+PAGES = ["/", "/tasks/1", "/customers/C000000001", "/users"]
+FORMS = [
+    "/tasks/1/decide",
+    "/tasks/1/reveal",
+    "/customers/C000000001/reveal",
+    "/users",
+    "/logout",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_page_without_login(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert "陈丽" not in response.text and MOBILE not in response.text
+
+
+@pytest.mark.parametrize("path", FORMS)
+def test_no_action_without_login(client: TestClient, url: str, path: str) -> None:
+    response = client.post(path, data={"action": "dismiss", "reason": "x", "field": "mobile"})
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert task_status(url) == "open" and decisions(url) == []
+
+
+def test_no_api_docs_to_map_the_workbench(client: TestClient) -> None:
+    for path in ("/docs", "/openapi.json", "/redoc"):
+        assert client.get(path).status_code == 404
+
+
+def test_a_wrong_password_or_a_forged_login_form_signs_no_one_in(client: TestClient) -> None:
+    token = csrf_of(client.get("/login").text)
+    wrong = client.post(
+        "/login", data={"username": "steward", "password": "x", "csrf_token": token}
+    )
+    assert wrong.status_code == 401 and "mdm_session" not in wrong.cookies
+    forged = client.post(
+        "/login", data={"username": "steward", "password": PASSWORD, "csrf_token": "forged"}
+    )
+    assert forged.status_code == 403 and "mdm_session" not in forged.cookies
+    assert client.get("/").status_code == 303
+
+
+def test_a_viewer_reads_but_cannot_act(client: TestClient, url: str) -> None:
+    token = sign_in(client, "viewer")
+    page = client.get("/tasks/1")
+    assert page.status_code == 200 and 'id="dismiss"' not in page.text
+    for path in FORMS[:4]:
+        response = client.post(
+            path,
+            data={
+                "csrf_token": token,
+                "action": "dismiss",
+                "reason": "x",
+                "field": "mobile",
+                "record": "branch:B1",
+                "username": "eve",
+                "password": PASSWORD * 2,
+                "role": "admin",
+            },
+        )
+        assert response.status_code == 403, path
+    assert task_status(url) == "open" and decisions(url) == []
+
+
+def test_a_post_without_the_csrf_token_is_refused(client: TestClient, url: str) -> None:
+    token = sign_in(client, "steward")
+    for data in ({}, {"csrf_token": "not-the-token"}, {"csrf_token": ""}):
+        response = client.post(
+            "/tasks/1/decide", data={**data, "action": "dismiss", "reason": "duplicate"}
+        )
+        assert response.status_code == 403
+    assert task_status(url) == "open" and decisions(url) == []
+
+    done = client.post(
+        "/tasks/1/decide", data={"csrf_token": token, "action": "dismiss", "reason": "duplicate"}
+    )
+    assert done.status_code == 303 and task_status(url) == "dismissed"
+    assert decisions(url) == [("dismiss", "steward")]
+
+
+def test_a_steward_chooses_a_value_through_the_form(client: TestClient, url: str) -> None:
+    token = sign_in(client, "steward")
+    response = client.post(
+        "/tasks/1/decide",
+        data={"csrf_token": token, "action": "choose", "field": "full_name", "value": "陈丽"},
+    )
+    assert response.status_code == 303 and task_status(url) == "resolved"
+    page = client.get("/customers/C000000001").text
+    assert "choose_value" in page and "steward:1" in page
+
+
+def test_script_in_a_name_is_shown_as_text(client: TestClient) -> None:
+    sign_in(client, "viewer")
+    for path in ("/", "/tasks/1", "/customers/C000000001"):
+        page = client.get(path).text
+        assert "<script>alert(1)</script>" not in page, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;陈丽" in client.get("/customers/C000000001").text
+
+
+def test_pages_are_chinese_utf8_and_never_cached(client: TestClient) -> None:
+    sign_in(client, "viewer")
+    response = client.get("/tasks/1")
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert '<html lang="zh-CN">' in response.text and "Noto Sans CJK SC" in response.text
+    assert "陳麗" in response.text and "陈丽" in response.text
+
+
+def test_identifiers_are_masked_and_a_reveal_is_audited(client: TestClient, url: str) -> None:
+    token = sign_in(client, "steward")
+    page = client.get("/customers/C000000001").text
+    assert MOBILE not in page and "110101199003077777" not in page
+    assert "+86138****5678" in page and "110101********7777" in page
+
+    revealed = client.post(
+        "/customers/C000000001/reveal",
+        data={"csrf_token": token, "record": "branch:B1", "field": "mobile"},
+    )
+    assert revealed.status_code == 200 and revealed.text.count(MOBILE) == 1
+    assert decisions(url) == [("reveal", "steward")]
+    assert MOBILE not in client.get("/customers/C000000001").text  # masked again
+
+
+def test_an_idle_session_expires(client: TestClient, url: str) -> None:
+    sign_in(client, "steward")
+    assert client.get("/").status_code == 200
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(WorkbenchSession).values(
+                last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=31)
+            )
+        )
+        remaining = connection.execute(sa.select(sa.func.count()).select_from(WorkbenchSession))
+        assert remaining.scalar_one() == 1
+    response = client.get("/")
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    with engine.connect() as connection:
+        count = connection.execute(sa.select(sa.func.count()).select_from(WorkbenchSession))
+        assert count.scalar_one() == 0  # the expired session is gone, not just refused
+    engine.dispose()
+
+
+def test_signing_out_ends_the_session(client: TestClient) -> None:
+    token = sign_in(client, "viewer")
+    cookie = client.cookies.get("mdm_session")
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    client.cookies.set("mdm_session", cookie or "")
+    assert client.get("/").status_code == 303
+
+
+def test_only_an_admin_manages_users(client: TestClient) -> None:
+    token = sign_in(client, "steward")
+    assert client.get("/users").status_code == 403
+    client.cookies.clear()
+    token = sign_in(client, "admin")
+    created = client.post(
+        "/users",
+        data={"csrf_token": token, "username": "wang", "password": PASSWORD, "role": "viewer"},
+    )
+    assert created.status_code == 303
+    assert "wang" in client.get("/users").text
+    assert "argon2" not in client.get("/users").text
+
+
+def test_users_add_reads_the_password_from_stdin_and_it_signs_in(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'users.db'}"
+    runner = CliRunner()
+    short = runner.invoke(
+        cli, ["users", "add", "wang", "--password-stdin", "--warehouse", url], input="short\n"
+    )
+    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    added = runner.invoke(
+        cli,
+        ["users", "add", "wang", "--role", "viewer", "--password-stdin", "--warehouse", url],
+        input=f"{PASSWORD}\n",
+    )
+    assert added.exit_code == 0 and "user wang (viewer) saved" in added.output
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        assert auth.sign_in(session, username="wang", password=PASSWORD) is not None
+        assert auth.sign_in(session, username="wang", password="x" * 12) is None
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""The steward workbench (`mdm serve`): server-rendered pages over mdm/review.py."""

@@ -1,0 +1,99 @@
+"""A customer: the golden record, its source records, segments and their history, its tasks and
+the audit trail of every decision about it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from mdm import review
+from mdm.schema import GOLDEN_FIELDS
+from warehouse.models import CustomerHistory, CustomerSegment, StewardTask
+from web.deps import Db, Steward, Viewer, render
+
+router = APIRouter()
+SEGMENT_HISTORY = "customer_segment_history"  # written by the segments flow where it exists
+
+
+def segment_history(session: Session, customer_id: str) -> list[dict[str, Any]]:
+    """Earlier segments of the customer, newest first, if this warehouse keeps them."""
+    if not sa.inspect(session.connection()).has_table(SEGMENT_HISTORY):
+        return []
+    table = sa.Table(SEGMENT_HISTORY, sa.MetaData(), autoload_with=session.connection())
+    query = sa.select(table).where(table.c.customer_id == customer_id)
+    order = next((table.c[n] for n in ("valid_from", "assigned_at") if n in table.c), None)
+    if order is not None:
+        query = query.order_by(order.desc())
+    return [dict(row) for row in session.execute(query.limit(200)).mappings()]
+
+
+def customer_page(
+    request: Request, session: Session, user: Any, customer_id: str, revealed: Any = None
+) -> HTMLResponse:
+    customer = review.get_customer(session, customer_id=customer_id)
+    records = review.source_records(
+        session, keys=review.customer_records(session, customer_id=customer_id)
+    )
+    return render(
+        request,
+        "customer.html",
+        user,
+        customer=customer,
+        golden={
+            name: getattr(customer, name)
+            for name in GOLDEN_FIELDS
+            if getattr(customer, name) is not None
+        },
+        records=records,
+        source_fields=[
+            name for name in GOLDEN_FIELDS if any(r.get(name) is not None for r in records.values())
+        ],
+        segments=session.execute(
+            sa.select(CustomerSegment)
+            .where(CustomerSegment.customer_id == customer_id)
+            .order_by(CustomerSegment.segment_type)
+        ).scalars(),
+        segment_history=segment_history(session, customer_id),
+        versions=session.execute(
+            sa.select(CustomerHistory)
+            .where(CustomerHistory.customer_id == customer_id)
+            .order_by(CustomerHistory.valid_from.desc())
+            .limit(20)
+        ).scalars(),
+        tasks=session.execute(
+            sa.select(StewardTask)
+            .where(StewardTask.customer_id == customer_id)
+            .order_by(StewardTask.created_at, StewardTask.task_id)
+        ).scalars(),
+        decisions=review.decisions_about(session, customer_id=customer_id),
+        revealed=revealed or {},
+    )
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+def show_customer(request: Request, session: Db, user: Viewer, customer_id: str) -> HTMLResponse:
+    return customer_page(request, session, user, customer_id)
+
+
+@router.post("/customers/{customer_id}/reveal", response_class=HTMLResponse)
+def reveal(
+    request: Request,
+    session: Db,
+    user: Steward,
+    customer_id: str,
+    record: Annotated[str, Form()],
+    field: Annotated[str, Form()],
+) -> HTMLResponse:
+    """One field of the golden record (record = the customer id) or of one of its sources."""
+    if record == customer_id:
+        value = review.reveal_field(session, field=field, customer_id=customer_id, by=user.username)
+    else:
+        if record not in review.customer_records(session, customer_id=customer_id):
+            raise review.ReviewError(f"{record} is not a source of {customer_id}")
+        value = review.reveal_field(session, field=field, record=record, by=user.username)
+    session.commit()
+    return customer_page(request, session, user, customer_id, revealed={(record, field): value})

@@ -1,0 +1,94 @@
+"""The queue: open tasks by type, priority, channel and age, oldest first, a page at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from mdm.review import (
+    STATUSES,
+    TASK_TYPES,
+    TaskFilter,
+    channels_with_tasks,
+    count_tasks,
+    counts_by_type,
+    list_tasks,
+)
+from warehouse.models import Customer, StewardTask
+from web.deps import Db, Viewer, render
+
+router = APIRouter()
+PAGE_SIZE = 50
+
+
+def summary(task: StewardTask) -> str:
+    """One line about the task, without personal identifiers."""
+    details: dict[str, Any] = task.details
+    if task.task_type == "possible_match":
+        return f"{details['left']} ↔ {details['right']} ({details['match_probability']:.0%})"
+    if task.task_type == "conflict":
+        return f"{details['field']}: {len(details['values'])} different values"
+    return str(details.get("message") or details.get("rule") or "")
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    session: Db,
+    user: Viewer,
+    task_type: Annotated[str | None, Query(alias="type")] = None,
+    status: str = "open",
+    channel: str | None = None,
+    q: str | None = None,
+    sort: str = "age",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    where = TaskFilter(
+        task_type=task_type if task_type in TASK_TYPES else None,
+        status=status if status in STATUSES else "open",
+        channel=channel or None,
+        search=q,
+    )
+    counts = counts_by_type(session, status=where.status)
+    if where.channel or where.search:
+        total = count_tasks(session, where=where)
+    else:  # the counts per type already hold the answer: spare a second pass over the index
+        total = counts.get(where.task_type, 0) if where.task_type else sum(counts.values())
+    tasks = list_tasks(
+        session,
+        where=where,
+        by_priority=sort == "priority",
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    ids = {task.customer_id for task in tasks if task.customer_id}
+    customers = {
+        row.customer_id: row
+        for row in session.execute(
+            sa.select(Customer.customer_id, Customer.full_name, Customer.mobile).where(
+                Customer.customer_id.in_(ids)
+            )
+        )
+    }
+    return render(
+        request,
+        "queue.html",
+        user,
+        tasks=tasks,
+        customers=customers,
+        summary=summary,
+        counts=counts,
+        total=total,
+        where=where,
+        sort=sort,
+        page=page,
+        pages=max(1, math.ceil(total / PAGE_SIZE)),
+        channels=channels_with_tasks(session, status=where.status),
+        task_types=TASK_TYPES,
+        now=dt.datetime.now(dt.UTC),
+    )

@@ -1,0 +1,150 @@
+"""A task: the records side by side with their differences, why they matched, the golden record
+that would result, and the steward's actions (each through mdm/review.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from mdm import review
+from mdm.explain import explain_parts
+from mdm.matching.survive import survive
+from mdm.schema import GOLDEN_FIELDS
+from warehouse.models import Customer, StewardTask
+from warehouse.store import column_value, json_ready, records_from_json
+from web.deps import Db, Steward, Viewer, render
+
+router = APIRouter()
+Revealed = dict[tuple[str, str], Any]
+
+
+def involved_records(session: Session, task: StewardTask) -> dict[str, dict[str, Any]]:
+    """The source records a steward compares for this task."""
+    details = task.details
+    if task.task_type == "possible_match":
+        keys = [details["left"], details["right"]]
+    else:
+        keys = review.customer_records(session, customer_id=task.customer_id or "")
+        if "record" in details and details["record"] not in keys:
+            keys.insert(0, details["record"])
+    return review.source_records(session, keys=keys)
+
+
+def differing_fields(records: dict[str, dict[str, Any]]) -> list[str]:
+    return [
+        name
+        for name in GOLDEN_FIELDS
+        if len({str(r.get(name)) for r in records.values() if r.get(name) is not None}) > 1
+    ]
+
+
+def merged_preview(session: Session, task: StewardTask) -> dict[str, Any] | None:
+    """The golden record the two customers of a possible match would make together."""
+    details = task.details
+    keys = [
+        key
+        for side in ("left_customer_id", "right_customer_id")
+        for key in review.customer_records(session, customer_id=details.get(side) or "")
+    ]
+    stored = review.source_records(session, keys=keys or [details["left"], details["right"]])
+    if not stored:
+        return None
+    frame = records_from_json(list(stored.values()))
+    golden, _ = survive(frame, pd.Series("merged", index=frame.index))
+    return {
+        name: column_value(name, json_ready(value))
+        for name, value in golden.iloc[0].to_dict().items()
+    }
+
+
+def task_page(
+    request: Request, session: Session, user: Any, task_id: int, revealed: Revealed | None = None
+) -> HTMLResponse:
+    task = review.get_task(session, task_id=task_id)
+    records = involved_records(session, task)
+    customer = session.get(Customer, task.customer_id) if task.customer_id else None
+    reasons = []
+    golden: dict[str, Any] | None = None
+    if task.task_type == "possible_match":
+        left, right = (records.get(task.details[side], {}) for side in ("left", "right"))
+        reasons = explain_parts(task.details.get("parts", {}), left, right)
+        golden = merged_preview(session, task)
+    elif customer is not None:
+        golden = {name: json_ready(getattr(customer, name)) for name in GOLDEN_FIELDS}
+    shown = [n for n in GOLDEN_FIELDS if any(r.get(n) is not None for r in records.values())]
+    return render(
+        request,
+        "task.html",
+        user,
+        task=task,
+        records=records,
+        fields=shown,
+        differs=set(differing_fields(records)),
+        reasons=reasons,
+        golden=golden,
+        customer=customer,
+        decisions=review.decisions_of_task(session, task_id=task_id),
+        revealed=revealed or {},
+        golden_fields=GOLDEN_FIELDS,
+    )
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def show_task(request: Request, session: Db, user: Viewer, task_id: int) -> HTMLResponse:
+    return task_page(request, session, user, task_id)
+
+
+@router.post("/tasks/{task_id}/reveal", response_class=HTMLResponse)
+def reveal(
+    request: Request,
+    session: Db,
+    user: Steward,
+    task_id: int,
+    record: Annotated[str, Form()],
+    field: Annotated[str, Form()],
+) -> HTMLResponse:
+    value = review.reveal_field(session, field=field, record=record, by=user.username)
+    session.commit()
+    return task_page(request, session, user, task_id, revealed={(record, field): value})
+
+
+@router.post("/tasks/{task_id}/decide")
+def decide(
+    session: Db,
+    user: Steward,
+    task_id: int,
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+    field: Annotated[str, Form()] = "",
+    value: Annotated[str, Form()] = "",
+    records: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    task = review.get_task(session, task_id=task_id)
+    common: dict[str, Any] = {"task_id": task_id, "by": user.username, "reason": reason}
+    customer_id = task.customer_id or ""
+    if action == "confirm":
+        review.confirm_match(session, **common)
+    elif action == "not_a_match":
+        review.not_a_match(session, **common)
+    elif action == "dismiss":
+        review.dismiss(session, **common)
+    elif action == "split":
+        review.split_customer(session, customer_id=customer_id, records=records or [], **common)
+    elif action in ("choose", "correct"):
+        name = field or task.details.get("field", "")
+        change = review.choose_value if action == "choose" else review.correct_value
+        change(
+            session,
+            customer_id=customer_id,
+            field=name,
+            value=review.parse_value(name, value),
+            **common,
+        )
+    else:
+        raise review.ReviewError(f"unknown action '{action}'")
+    session.commit()
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
