@@ -59,6 +59,13 @@ that the hard negatives stay visible side by side.
 
 Second records in one channel: 5 % of branch customers have a second 客户号, 4 % of app users
 re-registered with a second user_id. Both carry their own corruption draws.
+
+Transactions (SPEC §2): two feeds, ``branch_transactions.csv`` booked against branch 客户号 and
+``fund_transactions.csv`` against fund 账户号, so a person's transactions reach one golden
+customer only through customer_xref. 30 % of persons never transact, 20 % stopped 100-600 days
+before the reference date; 2 % of the sales that would be unsuitable stay so (a product above the
+person's risk level), and 0.5 % of rows name an account that no customer file holds (they belong
+in quarantine).
 """
 
 from __future__ import annotations
@@ -68,7 +75,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -91,6 +98,12 @@ CHANNEL_FILES: dict[str, str] = {
     "thirdparty": "thirdparty_leads.csv",
 }
 TRUTH_HEADER = ["source_system", "source_record_id", "person_id"]
+# Transactions feeds (SPEC §2): one per channel whose accounts they book against.
+TRANSACTION_FEEDS: dict[str, str] = {"branch_txn": "branch", "fund_txn": "fund"}
+TRANSACTION_FILES: dict[str, str] = {
+    "branch_txn": "branch_transactions.csv",
+    "fund_txn": "fund_transactions.csv",
+}
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,7 @@ class GenerateSummary:
     persons: int
     rows_per_channel: dict[str, int]  # channel name -> rows written
     truth_rows: int
+    rows_per_feed: dict[str, int] = field(default_factory=dict)  # transactions feed -> rows
 
 
 def generate(out_dir: Path, *, customers: int, seed: int, as_of: date = AS_OF) -> GenerateSummary:
@@ -108,14 +122,26 @@ def generate(out_dir: Path, *, customers: int, seed: int, as_of: date = AS_OF) -
     people, records, channel_rngs = draw(customers, seed, as_of)
     truth: list[list[str]] = []
     rows_per_channel: dict[str, int] = {}
+    written_by: dict[str, RowIds] = {}
     for name in CHANNELS:
         path = out_dir / CHANNEL_FILES[name]
         written = _WRITERS[name](path, people, records[name], channel_rngs[name], as_of)
         truth.extend([name, rid, people.person_id[p]] for rid, p in written)
         rows_per_channel[name] = len(written)
+        written_by[name] = written
+    # A stream of its own (the next spawned child), so the channels above keep their bytes.
+    txn_seed = np.random.SeedSequence(seed).spawn(3 + len(CHANNELS))[-1]
+    txn_rng = np.random.default_rng(txn_seed)
+    activity = _activity(len(people.person_id), txn_rng)
+    rows_per_feed: dict[str, int] = {}
+    for feed, channel in TRANSACTION_FEEDS.items():
+        rows_per_feed[feed] = _write_transactions(
+            out_dir / TRANSACTION_FILES[feed], feed, people, written_by[channel], activity,
+            txn_rng, as_of,
+        )  # fmt: skip
     _write_csv(out_dir / "truth.csv", TRUTH_HEADER, truth, "utf-8")
     _write_channels_yaml(out_dir / "channels.yaml", customers, seed, as_of)
-    return GenerateSummary(out_dir, customers, rows_per_channel, len(truth))
+    return GenerateSummary(out_dir, customers, rows_per_channel, len(truth), rows_per_feed)
 
 
 def draw(
@@ -527,6 +553,105 @@ def _write_thirdparty(path: Path, people: People, rec: Records, rng: Rng, as_of:
     return ids
 
 
+# ---------------------------------------------------------------------------------------------
+# Transactions: booked against the source records of a channel, so they reach the golden
+# customer only through customer_xref.
+
+TXN_HEADERS: dict[str, list[str]] = {
+    "branch_txn": ["流水号", "客户号", "交易时间", "交易金额(元)", "产品代码", "产品风险",
+                   "交易类型"],
+    "fund_txn": ["申请单号", "账户号", "确认日期", "确认金额", "基金代码", "风险等级", "业务类型"],
+}  # fmt: skip
+# (code prefix, product risk 1-5 or 0 = drawn per product, weight) per feed
+_PRODUCTS: dict[str, list[tuple[str, int, float]]] = {
+    "branch_txn": [
+        ("TD", 1, 0.35), ("TB", 1, 0.15), ("WM", 2, 0.3), ("SP", 3, 0.12), ("TR", 4, 0.08),
+    ],
+    "fund_txn": [("F", 0, 1.0)],
+}  # fmt: skip
+_TXN_TYPES = ("purchase", "purchase", "purchase", "redemption")
+_ORPHAN_SHARE = 0.005  # booked against an account number no customer file holds
+
+
+@dataclass(frozen=True)
+class _Activity:
+    """Per person: mean transactions per account over two years, and the day they stopped
+    (0 = still active; otherwise days before the reference date)."""
+
+    rate: npt.NDArray[np.float64]
+    stopped: I64
+
+
+def _activity(n: int, rng: Rng) -> _Activity:
+    rate = np.where(rng.random(n) < 0.3, 0.0, rng.gamma(1.5, 6.0, n))
+    stopped = np.where(rng.random(n) < 0.2, rng.integers(100, 600, n), 0)
+    return _Activity(rate, stopped.astype(np.int64))
+
+
+def _write_transactions(
+    path: Path, feed: str, people: People, written: RowIds, activity: _Activity, rng: Rng,
+    as_of: date,
+) -> int:  # fmt: skip
+    ids = [rid for rid, _ in written]
+    persons = np.array([p for _, p in written], dtype=np.int64)
+    count = rng.poisson(activity.rate[persons])
+    owner = np.repeat(np.arange(len(ids)), count)
+    person = persons[owner]
+    n = len(owner)
+    stopped = activity.stopped[person]
+    days = stopped + (rng.random(n) * (730 - stopped)).astype(np.int64)
+    seconds = rng.integers(9 * 3600, 17 * 3600, n)
+    when = (np.datetime64(as_of, "s") - days * DAY + seconds).tolist()
+    amount = np.round(rng.lognormal(np.log(20_000), 1.2, n), 2).tolist()
+    products = _PRODUCTS[feed]
+    weights = np.array([w for _, _, w in products])
+    kind = rng.choice(len(products), size=n, p=weights / weights.sum())
+    number = rng.integers(1, 1000, n)
+    drawn_risk = 1 + number % 5
+    risk = np.array([r for _, r, _ in products])[kind]
+    risk = np.where(risk == 0, drawn_risk, risk)
+    # Most sales are suitable: a product above the person's level becomes a suitable one, except
+    # for 2 % of them (the mis-selling a compliance check must find).
+    fix = (risk > people.risk[person]) & (rng.random(n) < 0.98)
+    if products[0][1] == 0:  # risk drawn per product: a fund of the person's own level
+        risk = np.where(fix, people.risk[person], risk)
+    else:  # fixed-risk products: a time deposit (the first, R1) instead
+        kind = np.where(fix, 0, kind)
+        risk = np.where(fix, products[0][1], risk)
+    risk = risk.tolist()
+    orphan = (rng.random(n) < _ORPHAN_SHARE).tolist()
+    txn_type = rng.integers(0, len(_TXN_TYPES), n).tolist()
+    order = np.argsort(np.array(when, dtype="datetime64[s]"), kind="stable").tolist()
+    rows = []
+    for i, j in enumerate(order):
+        ref = f"{ids[owner[j]]}9" if orphan[j] else ids[owner[j]]  # an account no file holds
+        code = f"{products[kind[j]][0]}{number[j]:04d}"
+        money = f"{amount[j]:,.2f}" if feed == "branch_txn" else f"{amount[j]:.2f}"
+        stamp = f"{when[j]:%Y-%m-%d %H:%M:%S}" if feed == "branch_txn" else f"{when[j]:%Y%m%d}"
+        rows.append([f"T{i + 1:09d}", ref, stamp, money, code, f"R{risk[j]}",
+                     _TXN_TYPES[txn_type[j]]])  # fmt: skip
+    _write_csv(path, TXN_HEADERS[feed], rows, "utf-8")
+    return len(rows)
+
+
+_TXN_CONFIG: dict[str, dict[str, object]] = {
+    "branch_txn": {
+        "kind": "transactions", "ref_channel": "branch", "format": "csv", "record_id": "流水号",
+        "columns": {
+            "customer_ref": "客户号", "txn_at": "交易时间", "amount_cny": "交易金额(元)",
+            "product_code": "产品代码", "product_risk": "产品风险", "txn_type": "交易类型",
+        },
+    },
+    "fund_txn": {
+        "kind": "transactions", "ref_channel": "fund", "format": "csv", "record_id": "申请单号",
+        "columns": {
+            "customer_ref": "账户号", "txn_at": "确认日期", "amount_cny": "确认金额",
+            "product_code": "基金代码", "product_risk": "风险等级", "txn_type": "业务类型",
+        },
+    },
+}  # fmt: skip
+
+
 _WRITERS: dict[str, Callable[[Path, People, Records, Rng, date], RowIds]] = {
     "branch": _write_branch,
     "app": _write_app,
@@ -629,6 +754,8 @@ _CHANNEL_CONFIG: dict[str, dict[str, object]] = {
 
 def _write_channels_yaml(path: Path, customers: int, seed: int, as_of: date) -> None:
     channels = {name: {"path": CHANNEL_FILES[name], **_CHANNEL_CONFIG[name]} for name in CHANNELS}
+    for feed in TRANSACTION_FEEDS:
+        channels[feed] = {"path": TRANSACTION_FILES[feed], **_TXN_CONFIG[feed]}
     head = (
         f"# Generated by `mdm generate` (mdm/generate.py) with seed {seed}: {customers} customers,"
         f" reference date {as_of.isoformat()}.\n"

@@ -29,6 +29,8 @@ from mdm.generate import (
     CHANNELS,
     FUND_HEADER,
     THIRDPARTY_HEADER,
+    TRANSACTION_FEEDS,
+    TRANSACTION_FILES,
     GenerateSummary,
     draw,
     generate,
@@ -38,7 +40,7 @@ from mdm.schema import CANONICAL_FIELDS
 
 CUSTOMERS = 300
 SEED = 11
-ALL_FILES = [*CHANNEL_FILES.values(), "channels.yaml", "truth.csv"]
+ALL_FILES = [*CHANNEL_FILES.values(), *TRANSACTION_FILES.values(), "channels.yaml", "truth.csv"]
 APP_KEYS = [
     "user_id", "name", "gender", "birthday", "id_type", "id_no", "mobile", "email", "city",
     "updated_at", "marketing_opt_in",
@@ -349,8 +351,12 @@ def _headers(out: Path) -> dict[str, list[str]]:
 def test_channels_yaml_maps_every_channel_onto_canonical_fields(out: Path) -> None:
     text = (out / "channels.yaml").read_text(encoding="utf-8")
     assert text.startswith("# Generated") and f"seed {SEED}" in text.splitlines()[0]
-    channels = yaml.safe_load(text)["channels"]
+    every = yaml.safe_load(text)["channels"]
+    channels = {name: c for name, c in every.items() if c.get("kind") != "transactions"}
     assert list(channels) == list(CHANNELS)
+    assert {name: c["ref_channel"] for name, c in every.items() if name not in channels} == (
+        TRANSACTION_FEEDS
+    )
     headers = _headers(out)
     trust = {"branch": 90, "fund": 80, "app": 70, "callcenter": 50, "thirdparty": 20}
     for name, channel in channels.items():
@@ -363,3 +369,17 @@ def test_channels_yaml_maps_every_channel_onto_canonical_fields(out: Path) -> No
     assert channels["fund"]["units"] == {"aum_cny": "wan"}
     encodings = {name: c.get("encoding", "utf-8") for name, c in channels.items()}
     assert encodings["branch"] == "gb18030" and encodings["callcenter"] == "utf-8-sig"
+
+
+def test_transactions_book_against_source_records_of_their_channel(out: Path) -> None:
+    record_ids = {
+        "branch": {str(row[0]) for row in _csv_rows(out / CHANNEL_FILES["branch"], "gb18030")[1:]},
+        "fund": {str(row[0]) for row in _fund_rows(out)[1:]},
+    }
+    for feed, channel in TRANSACTION_FEEDS.items():
+        rows = _csv_rows(out / TRANSACTION_FILES[feed], "utf-8")[1:]
+        assert len(rows) > 100
+        known = [row[1] in record_ids[channel] for row in rows]
+        # nearly all link to a record; a few name an account no file holds (for the quarantine)
+        assert 0 < known.count(False) < 0.03 * len(rows)
+        assert len({row[1] for row in rows}) > 10  # spread over many accounts

@@ -1,0 +1,105 @@
+"""`mdm segments list` and `mdm export campaign NAME`: segments for managers and campaign tools.
+
+Both print counts only; the export file is the one place contact data leaves the warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from mdm.errors import MdmError
+
+app = typer.Typer(no_args_is_help=True, help="Segments of the golden customers.")
+export_app = typer.Typer(no_args_is_help=True, help="Export lists for other tools.")
+
+WarehouseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse",
+        help="SQLAlchemy URL (default: $MDM_WAREHOUSE_URL, else sqlite:///warehouse.db)",
+    ),
+]
+
+
+@contextmanager
+def _session(warehouse: str | None) -> Iterator[Session]:
+    from mdm.cli import _use_warehouse
+    from warehouse.db import create_warehouse_engine, is_up_to_date
+
+    engine = create_warehouse_engine(_use_warehouse(warehouse))
+    try:
+        if not is_up_to_date(engine):
+            raise MdmError("the warehouse has no completed run yet (run `mdm run` first)")
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _guarded(body: Any) -> None:
+    from mdm.cli import _guarded as guarded
+
+    guarded(body)
+
+
+@app.command("list")
+def list_segments(warehouse: WarehouseOption = None) -> None:
+    """Active customers per segment type and value."""
+
+    def body() -> None:
+        from warehouse.segment_reads import segment_counts
+
+        with _session(warehouse) as session:
+            counts = segment_counts(session)
+        if counts.empty:
+            typer.echo("no segments yet (run `mdm run` first)")
+            return
+        for segment_type, group in counts.groupby("segment_type", sort=True):
+            typer.echo(f"{segment_type}:")
+            for value, customers in zip(group["segment_value"], group["customers"], strict=True):
+                typer.echo(f"  {value:<24} {customers:>9,}")
+
+    _guarded(body)
+
+
+def national_mobile(mobile: Any) -> Any:
+    """+8613812345678 → 13812345678: what a Chinese dialer takes, and a cell Excel keeps as text
+    without the apostrophe a leading '+' would need. Other numbers stay in E.164."""
+    if isinstance(mobile, str) and mobile.startswith("+86"):
+        return mobile.removeprefix("+86")
+    return mobile
+
+
+@export_app.command("campaign")
+def export_campaign(
+    name: Annotated[str, typer.Argument(help="wealth_products, fund_sip, bond_funds, …")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write (UTF-8 with BOM)")],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """The customers on a campaign list, with the mobile to call (see docs/segments.md)."""
+
+    def body() -> None:
+        from mdm.export import write_excel_csv
+        from mdm.segments.rules import CAMPAIGNS
+        from warehouse.segment_reads import CAMPAIGN_EXPORT_COLUMNS, campaign_members
+
+        if name not in CAMPAIGNS:
+            raise MdmError(f"unknown campaign '{name}' (known: {', '.join(CAMPAIGNS)})")
+        with _session(warehouse) as session:
+            members = campaign_members(session, campaign=name)
+        members["mobile"] = members["mobile"].map(national_mobile)
+        try:
+            written = write_excel_csv(
+                out, CAMPAIGN_EXPORT_COLUMNS, members.itertuples(index=False, name=None)
+            )
+        except OSError as exc:
+            raise MdmError(f"{out}: cannot write ({exc.strerror})") from exc
+        typer.echo(f"exported {written:,} customers on campaign {name} to {out}")
+
+    _guarded(body)
