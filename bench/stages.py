@@ -15,6 +15,9 @@ from typing import Any
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
+INCREMENT = 10_000  # records an incremental run brings
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -37,22 +40,26 @@ def _ingest(folder: Path) -> tuple[int, Any, float]:
 
 
 def stage_ingest(folder: Path) -> dict[str, Any]:
+    cpu = time.process_time()
     rows, _, seconds = _ingest(folder)
-    return {"rows": rows, "seconds": seconds}
+    return {"rows": rows, "seconds": seconds, "cpu_seconds": time.process_time() - cpu}
 
 
 def stage_validate(folder: Path) -> dict[str, Any]:
     """Per-row verdicts; also reports the ingest it needed, for the rate of the two together."""
     from flows.validate import split_by_severity
 
+    ingest_cpu = time.process_time()
     rows, records, ingest_seconds = _ingest(folder)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     split_by_severity(records)
     return {
         "rows": len(records),
         "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
         "rows_read": rows,
         "ingest_seconds": ingest_seconds,
+        "ingest_cpu_seconds": cpu - ingest_cpu,
     }
 
 
@@ -63,19 +70,18 @@ def stage_docs(folder: Path) -> dict[str, Any]:
     from flows.validate import build_data_docs
 
     _, records, _ = _ingest(folder)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory() as docs:
         build_data_docs.fn(records, Path(docs))
-    return {"rows": len(records), "seconds": time.perf_counter() - started}
+    seconds = time.perf_counter() - started
+    return {"rows": len(records), "seconds": seconds, "cpu_seconds": time.process_time() - cpu}
 
 
 def stage_match(folder: Path) -> dict[str, Any]:
-    from flows.validate import split_by_severity
     from mdm.evaluate import pairwise_scores, read_truth
     from mdm.matching import match_records
 
-    _, records, _ = _ingest(folder)
-    valid, _, _ = split_by_severity(records)
+    valid = _valid(folder)
     started = time.perf_counter()
     result = match_records(valid)
     seconds = time.perf_counter() - started
@@ -90,6 +96,111 @@ def stage_match(folder: Path) -> dict[str, Any]:
         "customers": quality.customers,
         "persons": quality.persons,
     }
+
+
+def _valid(folder: Path) -> Any:
+    """The standardized records that pass validation, as the dedupe flow receives them."""
+    from flows.validate import split_by_severity
+
+    _, records, _ = _ingest(folder)
+    return split_by_severity(records)[0]
+
+
+def stage_splink(folder: Path) -> dict[str, Any]:
+    """Splink on the same records as `match`, as a yardstick (bench/splink_peer.py)."""
+    from bench.splink_peer import run_splink
+    from mdm.evaluate import pairwise_scores, read_truth
+
+    valid = _valid(folder)
+    result = run_splink(valid)
+    quality = pairwise_scores(result.clusters, read_truth(folder / "truth.csv"))
+    return {
+        "rows": len(valid),
+        "seconds": result.seconds,
+        "pairs": result.pairs,
+        "precision": quality.precision,
+        "recall": quality.recall,
+        "f1": quality.f1,
+    }
+
+
+def stage_dedupe(folder: Path) -> dict[str, Any]:
+    """The dedupe flow's work on a first run: match, survive, conflicts, stable ids."""
+    import pandas as pd
+
+    from flows.dedupe import assign_customer_ids
+    from mdm.matching import match_records
+    from mdm.matching.survive import find_conflicts, survive
+
+    valid = _valid(folder)
+    started = time.perf_counter()
+    result = match_records(valid)
+    matched = time.perf_counter()
+    survive(valid, result.clusters)
+    find_conflicts(valid, result.clusters)
+    assign_customer_ids(result.clusters, pd.Series(dtype=object), next_number=1)
+    return {
+        "rows": len(valid),
+        "seconds": time.perf_counter() - started,
+        "match_seconds": matched - started,
+        "customers": result.clusters.nunique(),
+    }
+
+
+def stage_incremental(folder: Path) -> dict[str, Any]:
+    """The dedupe flow's work on a warehouse built from all but 10,000 records, then on an
+    incremental run that brings those 10,000 (the warehouse reads and writes are not timed)."""
+    import pandas as pd
+
+    from flows.dedupe import changed_records, combine_with_state, incremental, merge_task
+    from mdm.evaluate import pairwise_scores, read_truth
+    from mdm.matching import MatchSettings, match_delta, match_records
+    from warehouse.store import WarehouseState
+
+    valid = _valid(folder)
+    new = valid.sample(n=min(INCREMENT, len(valid) // 10), random_state=0)
+    base = valid.drop(new.index)
+    empty = WarehouseState(
+        records=base.iloc[:0], customer_of=pd.Series(dtype=object), customers=pd.DataFrame()
+    )
+    started = time.perf_counter()
+    full = merge_task.fn(base, match_records(base), empty, [])
+    full_seconds = time.perf_counter() - started
+
+    parameters = full.parameters
+    state = WarehouseState(
+        records=base,
+        customer_of=full.xref["customer_id"],
+        customers=full.customers,
+        raw_hashes=base["raw_hash"],
+        match_scores=full.xref["match_score"],
+        match_parameters=parameters,
+        next_customer_number=len(full.customers) + 1,
+    )
+    started = time.perf_counter()
+    records = combine_with_state(new, state)
+    delta = changed_records(new, state)
+    assert incremental(delta, state, MatchSettings())
+    result = match_delta(records, delta=delta, customer_of=state.customer_of, parameters=parameters)
+    after = merge_task.fn(records, result, state, [])
+    seconds = time.perf_counter() - started
+    quality = pairwise_scores(after.xref["customer_id"], read_truth(folder / "truth.csv"))
+    return {
+        "rows": len(new),
+        "seconds": seconds,
+        "full_rows": len(base),
+        "full_seconds": full_seconds,
+        "affected": len(result.clusters),
+        "f1": quality.f1,
+    }
+
+
+def stage_enrich(folder: Path) -> dict[str, Any]:
+    """Every segment, compliance task and alert of a synthetic million customers (the folder's
+    data is not needed: enrichment is timed on a frame of its own, see bench/enrich.py)."""
+    from bench.enrich import ENRICH_CUSTOMERS, time_enrich
+
+    return time_enrich(ENRICH_CUSTOMERS)
 
 
 def child(stage: str, folder: Path, queue: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -74,6 +75,10 @@ def validate_with_gx(
         )
         result = checkpoint.run(batch_parameters={"dataframe": frame})
         for run_result in result.run_results.values():
+            for item in run_result.results:
+                error = _error(item.exception_info)
+                if error:  # an expectation GX could not evaluate is a bug, never a silent 0
+                    raise RuntimeError(f"{name}: {_rule(item.expectation_config)}: {error}")
             counts = {
                 _rule(item.expectation_config): int(item.result.get("unexpected_count", 0))
                 for item in run_result.results
@@ -81,6 +86,14 @@ def validate_with_gx(
             reports.append(SuiteReport(name, bool(run_result.success), counts))
     index = docs_dir / "index.html" if docs_dir is not None else None
     return reports, index
+
+
+def _error(info: dict[str, Any]) -> str | None:
+    """The message of an exception GX caught; its info is flat or keyed by metric."""
+    for entry in [info, *(v for v in info.values() if isinstance(v, dict))]:
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message"))
+    return None
 
 
 def _rule(config: ExpectationConfiguration | None) -> str:

@@ -17,12 +17,32 @@ from typing import Any
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from mdm.schema import GENDERS, ID_TYPES, PRODUCT_RISKS, RISK_LEVELS
+from expectations.domain import (
+    ExpectColumnPairValuesToAgreeOnBirthDate,
+    ExpectColumnValuesToBeCnMobile,
+    ExpectColumnValuesToBePlausibleBirthDate,
+    ExpectColumnValuesToBeRiskLevel,
+    ExpectColumnValuesToBeValidCnResidentId,
+)
+from mdm.schema import GENDERS, ID_TYPES, PRODUCT_RISKS
+from mdm.segments.rules import CAMPAIGNS
 
 STANDARD_RECORD = "standard_record"
 GOLDEN_CUSTOMER = "golden_customer"
+CUSTOMER_XREF = "customer_xref"
+CUSTOMER_SEGMENT = "customer_segment"
+# The segment types downstream apps read (customer_360 and campaign lists, SPEC §6-§7).
+SEGMENT_TYPES = (
+    "value_tier",
+    "contact_frequency",
+    "value_quadrant",
+    "rfm",
+    "risk_profile",
+    "lifecycle_stage",
+    "churn_warning",
+    *(f"campaign_{name}" for name in CAMPAIGNS),
+)
 
-E164 = r"^\+[1-9][0-9]{6,14}$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 MAX_TEXT = 500  # longer than any real name or address; a 10 MB "name" is not a name
 
@@ -50,7 +70,7 @@ def _meta(
 
 def standard_record_suite() -> gx.ExpectationSuite:
     """Rules for one standardized source record, before matching."""
-    critical = [
+    critical: list[gxe.Expectation] = [
         gxe.ExpectColumnValuesToNotBeNull(
             column="source_record_id",
             meta=_meta("critical", "record_id_present", "source_record_id", "no record id"),
@@ -66,20 +86,29 @@ def standard_record_suite() -> gx.ExpectationSuite:
             ),
         ),
     ]
-    warnings = [
-        gxe.ExpectColumnValuesToBeInSet(
-            column="check_id_valid",
-            value_set=[True],
+    warnings: list[gxe.Expectation] = [
+        ExpectColumnValuesToBeValidCnResidentId(
+            column="check_resident_id",
             meta=_meta(
                 "warning",
                 "id_number_valid",
                 "id_number",
-                "ID number is malformed or its check digit is wrong",
+                "resident ID is malformed, its birth date is not real or its check digit is wrong",
             ),
         ),
         gxe.ExpectColumnValuesToBeInSet(
-            column="check_id_birth_agrees",
+            column="check_other_id_valid",
             value_set=[True],
+            meta=_meta(
+                "warning",
+                "id_number_format",
+                "id_number",
+                "ID number does not have the format of its ID type",
+            ),
+        ),
+        ExpectColumnPairValuesToAgreeOnBirthDate(
+            column_A="check_resident_id",
+            column_B="birth_date",
             meta=_meta(
                 "warning",
                 "id_birth_date_agrees",
@@ -97,10 +126,10 @@ def standard_record_suite() -> gx.ExpectationSuite:
                 "gender differs from the one encoded in the resident ID",
             ),
         ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="check_age_years",
-            min_value=0,
-            max_value=120,
+        ExpectColumnValuesToBePlausibleBirthDate(
+            column="birth_date",
+            min_age=0,
+            max_age=120,
             meta=_meta(
                 "warning",
                 "plausible_age",
@@ -109,12 +138,10 @@ def standard_record_suite() -> gx.ExpectationSuite:
                 action="null",
             ),
         ),
-        gxe.ExpectColumnValuesToMatchRegex(
+        # A landline or foreign number in the mobile field is kept for a steward to judge.
+        ExpectColumnValuesToBeCnMobile(
             column="mobile",
-            regex=E164,
-            meta=_meta(
-                "warning", "phone_e164", "mobile", "mobile is not a phone number", action="null"
-            ),
+            meta=_meta("warning", "cn_mobile", "mobile", "mobile is not a mainland mobile number"),
         ),
         gxe.ExpectColumnValuesToMatchRegex(
             column="email",
@@ -133,9 +160,8 @@ def standard_record_suite() -> gx.ExpectationSuite:
             value_set=list(ID_TYPES),
             meta=_meta("warning", "id_type_code", "id_type", "unknown ID type", action="null"),
         ),
-        gxe.ExpectColumnValuesToBeInSet(
+        ExpectColumnValuesToBeRiskLevel(
             column="risk_level",
-            value_set=list(RISK_LEVELS),
             meta=_meta(
                 "warning",
                 "risk_level_code",
@@ -211,3 +237,49 @@ def golden_customer_suite() -> gx.ExpectationSuite:
         )
     )
     return gx.ExpectationSuite(name=GOLDEN_CUSTOMER, expectations=expectations)
+
+
+def customer_xref_suite() -> gx.ExpectationSuite:
+    """customer_xref before load: every source record points at a customer with a valid score."""
+    return gx.ExpectationSuite(
+        name=CUSTOMER_XREF,
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="customer_id",
+                meta=_meta(
+                    "critical", "xref_has_customer", "customer_id", "record has no customer"
+                ),
+            ),
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="match_score",
+                meta=_meta("critical", "xref_has_score", "match_score", "record has no score"),
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="match_score",
+                min_value=0,
+                max_value=1,
+                meta=_meta(
+                    "critical", "xref_score_range", "match_score", "match score is not in [0, 1]"
+                ),
+            ),
+        ],
+    )
+
+
+def customer_segment_suite() -> gx.ExpectationSuite:
+    """customer_segment before load: known segment types, each with a customer and a value."""
+    expectations: list[gxe.Expectation] = [
+        gxe.ExpectColumnValuesToNotBeNull(
+            column=column,
+            meta=_meta("critical", f"segment_{column}_present", column, f"no {column}"),
+        )
+        for column in ("customer_id", "segment_type", "segment_value")
+    ]
+    expectations.append(
+        gxe.ExpectColumnValuesToBeInSet(
+            column="segment_type",
+            value_set=list(SEGMENT_TYPES),
+            meta=_meta("critical", "segment_type_known", "segment_type", "unknown segment type"),
+        )
+    )
+    return gx.ExpectationSuite(name=CUSTOMER_SEGMENT, expectations=expectations)

@@ -8,7 +8,6 @@ that these masks count exactly what GX counts.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from great_expectations.expectations.expectation import Expectation
+
+from expectations.domain import row_failures
 
 CHECK_PREFIX = "check_"
 Reason = dict[str, Any]
@@ -31,29 +32,31 @@ class Verdicts:
     failing_counts: dict[str, int] = field(default_factory=dict)  # rule -> failing rows
 
 
-def prepare_checks(frame: pd.DataFrame, *, today: dt.date | None = None) -> pd.DataFrame:
+def prepare_checks(frame: pd.DataFrame) -> pd.DataFrame:
     """Add the derived `check_*` columns that cross-field rules are written against."""
-    today = today or dt.date.today()
     checks = pd.DataFrame(index=frame.index)
     present = _present(frame)
     if "source_record_id" in frame:
+        masked = frame.get("id_masked", pd.Series(False, index=frame.index))
+        masked = masked.astype(object).where(masked.notna(), False).astype(bool)
         identity = present("name_key") | present("mobile") | present("email")
         if "id_number" in frame:
-            identity |= present("id_number") & ~frame.get("id_masked", False).fillna(False).astype(
-                bool
-            )
+            identity |= present("id_number") & ~masked
         checks["check_has_identity"] = identity
-        checks["check_id_valid"] = _agreement(frame.get("id_valid"), frame.index)
-        checks["check_id_birth_agrees"] = _equal_where_both(frame, "birth_date", "id_birth_date")
+        # Resident IDs get the domain rules; other ID types the format their type prescribes.
+        id_type = frame.get("id_type", pd.Series(None, index=frame.index, dtype=object))
+        resident = (id_type == "CN_RID").to_numpy() & ~masked.to_numpy()
+        numbers = frame.get("id_number", pd.Series(None, index=frame.index, dtype=object))
+        checks["check_resident_id"] = numbers.astype(object).where(resident, None)
+        checks["check_other_id_valid"] = _agreement(frame.get("id_valid"), frame.index).where(
+            ~resident, None
+        )
         stated = frame.get("gender")
         if stated is not None:  # U (unknown) never disagrees with the ID
             stated = stated.where(stated.isin(["M", "F"]))
         checks["check_id_gender_agrees"] = _equal_where_both(
             frame.assign(gender=stated), "gender", "id_gender"
         )
-    if "birth_date" in frame:
-        born = pd.to_datetime(frame["birth_date"], errors="coerce")
-        checks["check_age_years"] = (pd.Timestamp(today) - born).dt.days / 365.25
     if "aum_cny" in frame and "risk_level" in frame:
         holds_assets = pd.to_numeric(frame["aum_cny"], errors="coerce").fillna(0) > 0
         checks["check_risk_assessed"] = ~holds_assets | frame["risk_level"].notna()
@@ -92,6 +95,9 @@ def severity(expectation: Expectation) -> str:
 def failing_mask(frame: pd.DataFrame, expectation: Expectation) -> pd.Series:
     """Rows that fail one expectation, exactly as GX counts `unexpected` (nulls never fail
     a value check, as in GX)."""
+    domain = row_failures(frame, expectation)
+    if domain is not None:
+        return domain
     kind = expectation.expectation_type
     column = frame[expectation.column]  # type: ignore[attr-defined]
     missing = column.isna()

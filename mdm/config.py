@@ -14,11 +14,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mdm.errors import ConfigError
-from mdm.schema import CANONICAL_FIELDS
+from mdm.schema import CANONICAL_FIELDS, REQUIRED_TRANSACTION_FIELDS, TRANSACTION_FIELDS
 
 CHANNELS_FILE = "channels.yaml"
 Format = Literal["csv", "jsonl", "xlsx", "parquet", "sql"]
 Unit = Literal["yuan", "wan", "yi"]
+Kind = Literal["customers", "transactions"]
 AMOUNT_FIELDS = ("aum_cny", "txn_amount_12m_cny")
 
 
@@ -28,10 +29,13 @@ class ChannelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
+    kind: Kind = "customers"
+    ref_channel: str | None = None  # transactions: the channel whose record ids customer_ref holds
     path: str | None = None
     format: Format = "csv"
     encoding: str = "utf-8"
-    delimiter: str = ","
+    delimiter: str = ","  # csv: one character, or "auto" to sniff it
+    header_row: int = Field(default=1, ge=1)  # csv, xlsx: the row holding the header
     sheet: str | int | None = None
     url: str | None = None  # SQLAlchemy URL, format: sql
     query: str | None = None  # table name or SELECT, format: sql
@@ -52,6 +56,13 @@ class ChannelConfig(BaseModel):
                 raise ValueError(f"unknown encoding {value!r}") from exc
         return value
 
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if value != "auto" and len(value) != 1:
+            raise ValueError(f"a delimiter is one character or 'auto', not {value!r}")
+        return value
+
     def source_columns(self) -> list[str]:
         """Every column of the source this channel reads, record id first, no repeats."""
         wanted = [self.record_id]
@@ -64,7 +75,8 @@ class ChannelsConfig(BaseModel):
     """The whole channels.yaml, with paths resolved against its folder."""
 
     base_dir: Path
-    channels: list[ChannelConfig]
+    channels: list[ChannelConfig]  # customer channels
+    transactions: list[ChannelConfig] = Field(default_factory=list)  # kind: transactions feeds
 
     def files(self, channel: ChannelConfig) -> list[Path]:
         """The files a channel's glob matches, sorted so runs are deterministic."""
@@ -89,7 +101,17 @@ def load_channels(sources_dir: Path) -> ChannelsConfig:
     channels = [
         _parse_channel(config_path, name, body) for name, body in document["channels"].items()
     ]
-    config = ChannelsConfig(base_dir=sources_dir.resolve(), channels=channels)
+    customer_channels = [c for c in channels if c.kind == "customers"]
+    feeds = [c for c in channels if c.kind == "transactions"]
+    for feed in feeds:
+        if feed.ref_channel not in {c.name for c in customer_channels}:
+            raise ConfigError(
+                f"{config_path}: channel '{feed.name}': ref_channel '{feed.ref_channel}'"
+                " is not a customer channel of this file"
+            )
+    config = ChannelsConfig(
+        base_dir=sources_dir.resolve(), channels=customer_channels, transactions=feeds
+    )
     for channel in channels:
         if channel.format != "sql" and not config.files(channel):
             raise ConfigError(
@@ -109,6 +131,8 @@ def _parse_channel(config_path: Path, name: object, body: object) -> ChannelConf
         field = ".".join(str(part) for part in error["loc"])
         raise ConfigError(f"{where}: field '{field}': {error['msg']}") from exc
 
+    if channel.kind == "transactions":
+        return _check_transactions(where, channel)
     unknown = sorted((set(channel.columns) | set(channel.defaults)) - set(CANONICAL_FIELDS))
     if unknown:
         raise ConfigError(
@@ -124,6 +148,27 @@ def _parse_channel(config_path: Path, name: object, body: object) -> ChannelConf
         if not channel.url or not channel.query:
             raise ConfigError(f"{where}: format sql needs 'url' and 'query'")
     elif not channel.path:
+        raise ConfigError(f"{where}: field 'path' is required for format {channel.format}")
+    return channel
+
+
+def _check_transactions(where: str, channel: ChannelConfig) -> ChannelConfig:
+    """A transactions feed (SPEC §2) maps the transaction fields and names its ref_channel."""
+    fields = set(channel.columns) | set(channel.defaults)
+    unknown = sorted(fields - set(TRANSACTION_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown transaction field '{unknown[0]}'"
+            f" (known: {', '.join(TRANSACTION_FIELDS)})"
+        )
+    missing = [name for name in REQUIRED_TRANSACTION_FIELDS if name not in fields]
+    if missing:
+        raise ConfigError(f"{where}: a transactions channel needs column '{missing[0]}'")
+    if not channel.ref_channel:
+        raise ConfigError(f"{where}: a transactions channel needs 'ref_channel'")
+    if channel.units:
+        raise ConfigError(f"{where}: units: transaction amounts are in yuan")
+    if not channel.path and channel.format != "sql":
         raise ConfigError(f"{where}: field 'path' is required for format {channel.format}")
     return channel
 

@@ -13,3 +13,7 @@ class ConfigError(MdmError):
 
 class SourceError(MdmError):
     """A channel's data cannot be read: missing file, wrong encoding, missing column."""
+
+
+class TableCheckError(MdmError):
+    """A warehouse table about to be loaded fails a critical rule of its suite."""

@@ -68,11 +68,16 @@ def test_rows_with_wrong_field_count_are_kept_with_a_problem(tmp_path: Path) -> 
     assert frame["_source_row"].tolist() == [2, 3, 4]
 
 
-def test_huge_field_is_read_not_fatal(tmp_path: Path) -> None:
+def test_huge_field_makes_a_broken_row_and_is_cut(tmp_path: Path) -> None:
     path = tmp_path / "b.csv"
-    path.write_text(f"客户号,姓名,手机\n1,{'张' * 5_000_000},138\n", encoding="utf-8")
+    path.write_text(f"客户号,姓名,手机\n1,{'张' * 10_000_000},138\n2,陈丽,139\n", encoding="utf-8")
     frame = read_source(channel(), path).frame
-    assert len(frame.loc[0, "姓名"]) == 5_000_000
+    assert frame[READ_PROBLEM].tolist() == [
+        "field '姓名' is 10,000,000 characters long (limit 100,000)",
+        None,
+    ]
+    assert len(frame.loc[0, "姓名"]) < 300 and frame.loc[0, "姓名"].endswith("characters]")
+    assert frame.loc[1, "姓名"] == "陈丽"
 
 
 def test_missing_mapped_column_names_channel_column_and_field(tmp_path: Path) -> None:
@@ -157,3 +162,161 @@ def test_map_table_joins_columns_and_applies_defaults(tmp_path: Path) -> None:
     assert row["id_type"] == "CN_RID"
     assert row["list_flag"] == "red"
     assert len(row["raw_hash"]) == 64
+
+
+TRADITIONAL = (
+    "客戶號,姓名,手機,地址\n1,陳麗華,0912345678,臺北市中正區\n2,黃志明,0922333444,高雄市\n"
+)
+SIMPLIFIED = (
+    "客户号,姓名,手机,地址\n1,陈丽华,13812345678,北京市朝阳区\n2,黄志明,13922333444,广州市\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        (TRADITIONAL, "big5"),  # also decodes as gb18030, into rare characters and kana
+        (SIMPLIFIED, "gb18030"),  # also decodes as big5, into rare traditional characters
+        (TRADITIONAL, "gb18030"),  # traditional characters in a mainland export
+        ("id,name\n1,張偉\n", "big5"),  # a single short name is enough
+        ("id,name\n1,张伟\n", "gb18030"),
+        (SIMPLIFIED, "utf-8"),
+        (TRADITIONAL, "utf-8-sig"),
+    ],
+)
+def test_auto_encoding_tells_gb18030_from_big5(tmp_path: Path, text: str, encoding: str) -> None:
+    from mdm.sources import decode, detect_encoding
+
+    data = text.encode(encoding)
+    assert decode(data, "auto", "f.csv") == text
+    assert detect_encoding(data).replace("-sig", "") == encoding.replace("-sig", "")
+
+
+def test_auto_encoding_on_a_file_in_no_known_encoding_names_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_bytes("客户号,姓名,手机\n1,陈丽,1\n".encode() + b"2,\xff\xfe\xff,2\n")
+    with pytest.raises(SourceError, match=r"b\.csv: line 3: byte 0x\w\w is not valid"):
+        read_source(channel(encoding="auto"), path)
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_csv_delimiter_declared_or_sniffed(tmp_path: Path, delimiter: str) -> None:
+    path = tmp_path / "b.csv"
+    lines = [["客户号", "姓名", "手机"], ["1", "张伟", "138"], ["2", "陈;丽|华", "139"]]
+    text = "\n".join(
+        delimiter.join(f'"{v}"' if delimiter in v else v for v in row) for row in lines
+    )
+    path.write_text(text + "\n", encoding="utf-8")
+    for setting in (delimiter, "auto"):
+        table = read_source(channel(delimiter=setting), path)
+        assert table.columns == ["客户号", "姓名", "手机"]
+        assert table.frame["姓名"].tolist() == ["张伟", "陈;丽|华"]
+
+
+def test_csv_header_below_title_lines_and_quoted_line_breaks(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text(
+        '客户清单 2026-11-22\n导出人: 系统\n客户号,姓名,手机\n1,"张\n伟",138\n2,陈丽,139\n',
+        encoding="utf-8",
+    )
+    frame = read_source(channel(header_row=3), path).frame
+    assert frame["姓名"].tolist() == ["张\n伟", "陈丽"]
+    assert frame["_source_row"].tolist() == [4, 6]  # the line each row starts on
+
+
+def test_header_only_file_reads_zero_rows(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text("客户号,姓名,手机\n", encoding="utf-8")
+    config = channel()
+    table = read_source(config, path)
+    check_columns(table, config)
+    keep, rejects = split_rejects(map_table(table, config, pd.Timestamp("2026-01-01", tz="UTC")))
+    assert (len(keep), len(rejects)) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        '客户号,姓名,手机\n1,张伟,138\n2,"陈',  # inside a quoted field
+        "客户号,姓名,手机\n1,张伟,138\n2,陈丽",  # mid-row, no closing line break
+    ],
+)
+def test_truncated_csv_is_an_error_naming_the_file(tmp_path: Path, cut: str) -> None:
+    path = tmp_path / "cut.csv"
+    path.write_text(cut, encoding="utf-8")
+    with pytest.raises(SourceError, match=r"cut\.csv: the file ends in the middle of a row"):
+        read_source(channel(), path)
+
+
+def test_short_last_row_with_its_line_break_is_a_quarantined_row_not_truncation(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text("客户号,姓名,手机\n1,张伟,138\n2,陈丽\n", encoding="utf-8")
+    frame = read_source(channel(), path).frame
+    assert frame[READ_PROBLEM].tolist() == [None, "row has 2 fields, header has 3"]
+
+
+def test_truncated_xlsx_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    import openpyxl
+
+    whole = tmp_path / "whole.xlsx"
+    workbook = openpyxl.Workbook()
+    for number in range(200):
+        workbook.active.append([number, "李娜", "13800000000"])
+    workbook.save(whole)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceError, match=r"cut\.xlsx: cannot read as xlsx"):
+        read_source(channel(format="xlsx"), cut)
+
+
+def test_delimiter_must_be_one_character() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="one character or 'auto'"):
+        channel(delimiter=";;")
+
+
+def test_a_file_matched_by_two_channels_or_copied_is_read_once(tmp_path: Path) -> None:
+    from flows.ingest import plan_deliveries
+    from mdm.config import load_channels
+
+    (tmp_path / "channels.yaml").write_text(
+        "channels:\n"
+        "  branch: {path: 'b*.csv', record_id: 客户号, columns: {full_name: 姓名}}\n"
+        "  legacy: {path: '*.csv', record_id: 客户号, columns: {full_name: 姓名}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b1.csv").write_text("客户号,姓名\n1,张伟\n", encoding="utf-8")
+    (tmp_path / "b2.csv").write_text("客户号,姓名\n1,张伟\n", encoding="utf-8")  # a copy
+    (tmp_path / "old.csv").write_text("客户号,姓名\n9,陈丽\n", encoding="utf-8")
+    reads, repeats = plan_deliveries(load_channels(tmp_path))
+    assert {name: [p.name for p in files] for name, files in reads.items()} == {
+        "branch": ["b1.csv"],
+        "legacy": ["old.csv"],
+    }
+    assert repeats == {
+        "branch": [{"file": "b2.csv", "same_as": "branch/b1.csv"}],
+        "legacy": [
+            {"file": "b1.csv", "same_as": "branch/b1.csv"},
+            {"file": "b2.csv", "same_as": "branch/b1.csv"},
+        ],
+    }
+
+
+def test_a_channel_left_with_no_file_to_read_yields_no_rows(tmp_path: Path) -> None:
+    from flows.ingest import ingest_channel, standardize_channel
+    from mdm.config import load_channels
+
+    (tmp_path / "channels.yaml").write_text(
+        "channels:\n  branch: {path: 'b*.csv', record_id: 客户号, columns: {full_name: 姓名}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b1.csv").write_text("客户号,姓名\n", encoding="utf-8")  # header only
+    config = load_channels(tmp_path)
+    (branch,) = config.channels
+    for files in (None, {}):  # its one file, header only; or nothing left to read
+        batch = standardize_channel.fn(ingest_channel.fn(config, branch, files), branch)
+        assert (batch.rows_read, len(batch.records), len(batch.rejects)) == (0, 0, 0)
