@@ -21,14 +21,14 @@ test: setup
 	$(BIN)/python -m pytest -n 2 -q
 
 test-fast: setup
-	$(BIN)/python -m pytest -n 2 -q -m "not postgres and not slow"
+	$(BIN)/python -m pytest -n 2 -q -m "not postgres and not slow and not browser"
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: setup
-	$(BIN)/mypy mdm flows expectations warehouse bench
+	$(BIN)/mypy mdm flows expectations warehouse bench web
 
 bench: setup
 	$(BIN)/python -m bench

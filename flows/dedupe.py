@@ -1,12 +1,16 @@
-"""Dedupe: match every record against every other (this run's and the warehouse's), merge each
-cluster into a golden record, keep customer ids stable, and open tasks for what a steward decides.
+"""Dedupe: match records against each other and the warehouse's, merge each cluster into a golden
+record, keep customer ids stable, and open tasks for what a steward decides.
+
+A first run (or one whose saved model no longer fits, or that brings a large share of new data)
+matches everything and fits the model. Later runs are incremental: only new and changed records
+(by raw_hash) are matched, against everything, with the last run's model, and only the customers
+they touch are re-survived; every other customer is carried over as the warehouse holds it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from expectations.suites import golden_customer_suite
 from expectations.verdicts import judge, prepare_checks
-from mdm.matching import MatchResult, MatchSettings, match_records
+from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
 from mdm.matching.survive import find_conflicts, survive
 from mdm.schema import GOLDEN_FIELDS
 from warehouse.store import FieldOverride, WarehouseState, format_customer_id
@@ -212,18 +216,55 @@ def match_task(
 
 
 @task(cache_policy=NO_CACHE)
+def match_delta_task(
+    records: pd.DataFrame, delta: pd.Index, settings: MatchSettings, state: WarehouseState
+) -> MatchResult:
+    assert state.match_parameters is not None  # checked by incremental()
+    return match_delta(
+        records,
+        delta=delta,
+        customer_of=state.customer_of,
+        parameters=state.match_parameters,
+        settings=settings,
+        must_link=state.must_link,
+        cannot_link=state.cannot_link,
+    )
+
+
+def changed_records(run_records: pd.DataFrame, state: WarehouseState) -> pd.Index:
+    """Keys of this run's records that the warehouse lacks or holds with another raw hash."""
+    before = state.raw_hashes.reindex(run_records.index)
+    return run_records.index[before.to_numpy() != run_records["raw_hash"].to_numpy()]
+
+
+def incremental(delta: pd.Index, state: WarehouseState, settings: MatchSettings) -> bool:
+    """Match only the delta: there are customers, a saved model that fits, and little new data."""
+    return (
+        not state.customer_of.empty
+        and fits(state.match_parameters)
+        and len(delta) <= settings.incremental_share * len(state.records)
+    )
+
+
+@task(cache_policy=NO_CACHE)
 def merge_task(
     records: pd.DataFrame,
     result: MatchResult,
     state: WarehouseState,
     warnings: list[dict[str, Any]],
 ) -> DedupeResult:
-    """Golden records by survivorship, stable ids, and the tasks for stewards."""
+    """Golden records by survivorship, stable ids, and the tasks for stewards.
+
+    Only the records ``result`` clustered (all on a full run, the affected ones on an incremental
+    run) are re-survived; the other records and their customers are carried over unchanged.
+    """
+    matched = records.loc[result.clusters.index]
     id_of, retired = assign_customer_ids(
-        result.clusters, state.customer_of, next_number=state.next_customer_number
+        result.clusters,
+        state.customer_of.reindex(result.clusters.index),
+        next_number=state.next_customer_number,
     )
-    customer_of = result.clusters.map(id_of)
-    golden, chosen_sources = survive(records, result.clusters)
+    golden, chosen_sources = survive(matched, result.clusters)
     golden = golden[list(GOLDEN_FIELDS)].copy()
     golden["count_sources"] = result.clusters.value_counts().reindex(golden.index).astype(int)
     golden["field_sources"] = [
@@ -235,14 +276,32 @@ def merge_task(
     golden = apply_overrides(golden, state.field_overrides)
     golden["quality_score"] = quality_score(golden)
 
-    xref = pd.DataFrame({"customer_id": customer_of, "match_score": record_scores(result)})
+    xref = pd.DataFrame(
+        {"customer_id": result.clusters.map(id_of), "match_score": record_scores(result)}
+    )
+    incomplete = incomplete_tasks(golden)
+    carried = records.index.difference(xref.index).intersection(state.customer_of.index)
+    if len(carried):
+        xref = pd.concat(
+            [
+                xref,
+                pd.DataFrame(
+                    {
+                        "customer_id": state.customer_of.loc[carried],
+                        "match_score": state.match_scores.reindex(carried).fillna(1.0),
+                    }
+                ),
+            ]
+        )
+        kept = pd.Index(xref.loc[carried, "customer_id"].unique()).difference(golden.index)
+        golden = pd.concat([golden, state.customers.loc[kept, golden.columns]])
+    customer_of = xref["customer_id"]
     tasks = (
         possible_match_tasks(result, customer_of)
-        + conflict_tasks(find_conflicts(records, result.clusters), id_of)
-        + incomplete_tasks(golden)
+        + conflict_tasks(find_conflicts(matched, result.clusters), id_of)
+        + incomplete
         + invalid_tasks(warnings, customer_of)
     )
-    sizes = Counter(result.clusters)
     return DedupeResult(
         xref=xref,
         customers=golden,
@@ -250,7 +309,7 @@ def merge_task(
         tasks=tasks,
         blocking_counts=result.blocking_counts,
         parameters=result.parameters,
-        merges=sum(size - 1 for size in sizes.values()),
+        merges=len(xref) - len(golden),
     )
 
 
@@ -292,7 +351,16 @@ def dedupe_flow(
     settings: MatchSettings,
     warnings: list[dict[str, Any]],
 ) -> DedupeResult:
-    """Match, cluster, merge; every record of the run and of the warehouse ends in one customer."""
+    """Match, cluster, merge; every record of the run and of the warehouse ends in one customer.
+
+    Incremental when it can be (see the module docstring): the result is the same customers
+    for the records that did not change, at a fraction of the work.
+    """
     records = combine_with_state(run_records, state)
-    result = match_task(records, settings, state)
+    decided = records.index.intersection(pd.Index(state.newly_decided, dtype=object))
+    delta = changed_records(run_records, state).union(decided)
+    if incremental(delta, state, settings):
+        result = match_delta_task(records, delta, settings, state)
+    else:
+        result = match_task(records, settings, state)
     return merge_task(records, result, state, warnings)

@@ -52,30 +52,31 @@ def product_prefixes(rules: SegmentRules) -> tuple[str, ...]:
 
 
 def with_transaction_fields(customers: pd.DataFrame, activity: pd.DataFrame) -> pd.DataFrame:
-    """The golden transaction fields from the feed where it knows more than the channels did:
-    the latest last_txn_at, the feed's 12-month count and amount, the highest product risk."""
-    if activity.empty:
+    """The golden transaction fields, where the feed knows the customer: the later of the two
+    last_txn_at, the feed's 12-month count and amount, and the higher product risk."""
+    known = activity.index.intersection(customers.index)
+    if known.empty:
         return customers
     out = customers.copy()
-    act = activity.reindex(out.index)
-    known = act["last_txn_days"].notna()
-    if not known.any():
-        return out
-    last = pd.to_datetime(out["last_txn_at"], errors="coerce", utc=True).dt.tz_localize(None)
+    act = activity.loc[known]
     feed_last = pd.to_datetime(act["last_txn_at"])
-    newest = feed_last.where(last.isna() | (feed_last > last), last)
-    out["last_txn_at"] = newest.astype(object).where(newest.notna(), None)
-    count = act["txn_count_12m"].astype(float)
-    out["txn_count_12m"] = count.where(known, out["txn_count_12m"]).astype(object)
-    out.loc[known, "txn_count_12m"] = count[known].astype(int).to_numpy(dtype=object)
-    amount = act["txn_amount_12m_cny"].astype(float).round(2)
-    out["txn_amount_12m_cny"] = amount.where(known, out["txn_amount_12m_cny"])
+    golden_last = pd.to_datetime(out.loc[known, "last_txn_at"], errors="coerce", utc=True)
+    golden_last = golden_last.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    newest = feed_last.where(golden_last.isna() | (feed_last > golden_last), golden_last)
+    out["last_txn_at"] = out["last_txn_at"].astype(object)
+    out.loc[known, "last_txn_at"] = newest.dt.to_pydatetime()
+    for column in ("txn_count_12m", "txn_amount_12m_cny", "product_risk_max"):
+        out[column] = out[column].astype(object)
+    out.loc[known, "txn_count_12m"] = act["txn_count_12m"].astype(int).to_numpy(dtype=object)
+    out.loc[known, "txn_amount_12m_cny"] = act["txn_amount_12m_cny"].round(2).to_numpy(object)
     golden_risk = pd.to_numeric(
-        out["product_risk_max"].astype("string").str.extract(r"^R([1-5])$", expand=False),
+        out.loc[known, "product_risk_max"].astype("string").str.extract(r"^R([1-5])$")[0],
         errors="coerce",
+    ).to_numpy(dtype=float)
+    highest = np.fmax(golden_risk, act["txn_product_risk"].to_numpy(dtype=float))
+    out.loc[known, "product_risk_max"] = np.array(
+        [None if np.isnan(v) else f"R{int(v)}" for v in highest], dtype=object
     )
-    highest = np.fmax(golden_risk.to_numpy(dtype=float), act["txn_product_risk"].to_numpy(float))
-    out["product_risk_max"] = [None if np.isnan(v) else f"R{int(v)}" for v in highest]
     return out
 
 

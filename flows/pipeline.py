@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from flows.dedupe import dedupe_flow
 from flows.enrich import TransactionFeed, enrich_flow
-from flows.ingest import REJECT_COLUMNS, ingest_channel, ingest_flow
+from flows.ingest import REJECT_COLUMNS, ingest_channel, ingest_flow, repeated_deliveries
 from flows.validate import check_tables, validate_flow
 from mdm.config import ChannelsConfig, load_channels
 from mdm.errors import MdmError
@@ -31,6 +31,7 @@ from warehouse.db import create_warehouse_engine, migrate
 from warehouse.store import (
     RunOutput,
     WarehouseState,
+    delivered_files,
     fail_run,
     read_current_segments,
     read_state,
@@ -69,6 +70,7 @@ class RunSummary:
     blocking_counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     report_path: str | None = None
+    repeated_files: list[dict[str, str]] = field(default_factory=list)  # channel, file, same_as
     transactions_read: dict[str, int] = field(default_factory=dict)  # per transactions feed
     transactions_linked: int = 0  # rolled up to a customer; the rest are quarantined
 
@@ -146,6 +148,7 @@ def _run(settings: RunSettings) -> RunSummary:
             validation = watch.run("validate", lambda: validate_flow(records, docs_dir))
             with Session(engine) as session:
                 state = read_state(session)
+                repeated = repeated_deliveries(batches, delivered_files(session))
                 previous = _previous(state, read_current_segments(session))
             match_settings = MatchSettings(upper=settings.match_upper, lower=settings.match_lower)
             deduped = watch.run(
@@ -179,6 +182,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 merges=deduped.merges,
                 blocking_counts=deduped.blocking_counts,
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
+                repeated_files=repeated,
                 transactions_read={f.channel: len(f.mapped) + len(f.rejects) for f in feeds},
                 transactions_linked=enriched.transactions_linked,
             )
@@ -195,6 +199,8 @@ def _run(settings: RunSettings) -> RunSummary:
                 quarantined=quarantined,
                 counts={
                     "rows_read": summary.rows_read,
+                    "files": {b.channel: b.file_hashes for b in batches},
+                    "repeated_files": repeated,
                     "quarantined": summary.quarantined,
                     "customers_total": summary.customers_total,
                     "merges": summary.merges,

@@ -5,6 +5,7 @@ User errors print one line naming the problem and exit 2; they never show a trac
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from pathlib import Path
@@ -15,6 +16,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+# The temporary Prefect server of a one-off run can take longer than Prefect's 20 s to start
+# on a busy two-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 if not os.environ.get("MDM_DEBUG"):
     # The terminal gets our summary and one-line errors; Prefect's own logs (tracebacks
     # included) still reach the Prefect server, where engineers look for them.
@@ -22,7 +26,7 @@ if not os.environ.get("MDM_DEBUG"):
 
 import typer
 
-from mdm import cli_review, cli_web
+from mdm import cli_review, cli_segments, cli_web
 from mdm.errors import MdmError
 
 app = typer.Typer(
@@ -104,20 +108,39 @@ def run(
     sources: Annotated[Path, typer.Option("--sources", help="folder holding channels.yaml")],
     warehouse: WarehouseOption = None,
     docs: Annotated[bool, typer.Option(help="build the Data Docs report")] = True,
+    segments: Annotated[
+        Path | None,
+        typer.Option("--segments", help="segment rules (default: SOURCES/segments.yaml if any)"),
+    ] = None,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="run date for segments (default today)"),
+    ] = None,
 ) -> None:
     """Run the whole pipeline on the channels of SOURCES/channels.yaml."""
-    _guarded(lambda: _run(sources, warehouse, docs))
+    _guarded(lambda: _run(sources, warehouse, docs, segments, as_of.date() if as_of else None))
 
 
-def _run(sources: Path, warehouse: str | None, docs: bool) -> Any:
+def _run(
+    sources: Path,
+    warehouse: str | None,
+    docs: bool,
+    segments: Path | None = None,
+    as_of: dt.date | None = None,
+) -> Any:
     url = _use_warehouse(warehouse)
     from mdm.config import load_channels
+    from mdm.segments.config import find_segment_rules
 
     load_channels(sources)  # a configuration mistake answers before Prefect and GX load
+    find_segment_rules(sources, segments)
     from flows.pipeline import RunSettings, run_pipeline
     from mdm.report import format_summary
 
-    summary = run_pipeline(RunSettings(sources_dir=sources, build_docs=docs))
+    settings = RunSettings(
+        sources_dir=sources, build_docs=docs, segments_file=segments, as_of=as_of
+    )
+    summary = run_pipeline(settings)
     typer.echo(format_summary(summary, warehouse_url=url))
     return summary
 
@@ -157,7 +180,15 @@ def demo(
     url = warehouse or f"sqlite:///{(out_dir / 'warehouse.db').as_posix()}"
     os.environ.setdefault("MDM_REPORTS_DIR", str(out_dir / "reports"))
     generate(out_dir, customers=customers, seed=42)
-    run(sources=out_dir, warehouse=url, docs=True)
+    from mdm.generate import AS_OF
+
+    # the demo data is as of the generator's reference date, so its segments are too
+    run(
+        sources=out_dir,
+        warehouse=url,
+        docs=True,
+        as_of=dt.datetime(AS_OF.year, AS_OF.month, AS_OF.day),
+    )
     evaluate(truth=out_dir / "truth.csv", warehouse=url)
     typer.echo(
         f"\nwarehouse: {url}\nnext: see README.md for reading the warehouse "
@@ -166,6 +197,8 @@ def demo(
 
 
 app.add_typer(cli_review.app, name="review")
+app.add_typer(cli_segments.app, name="segments")
+app.add_typer(cli_segments.export_app, name="export")
 cli_web.register(app)  # `mdm serve`, `mdm users`
 
 

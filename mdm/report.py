@@ -18,8 +18,19 @@ def format_summary(summary: RunSummary, *, warehouse_url: str) -> str:
         quarantined = summary.quarantined.get(channel, 0)
         lines.append(f"  {channel:<12} {rows:>9,} read  {quarantined:>7,} quarantined")
     total_read = sum(summary.rows_read.values())
-    total_quarantined = sum(summary.quarantined.values())
+    total_quarantined = sum(summary.quarantined.get(channel, 0) for channel in summary.rows_read)
     lines.append(f"  {'total':<12} {total_read:>9,} read  {total_quarantined:>7,} quarantined")
+    if summary.transactions_read:
+        read = sum(summary.transactions_read.values())
+        lines.append(
+            f"transactions: {read:,} read, {summary.transactions_linked:,} rolled up to customers,"
+            f" {read - summary.transactions_linked:,} quarantined"
+        )
+    for repeat in summary.repeated_files:
+        lines.append(
+            f"  repeated file: {repeat['channel']}/{repeat['file']} has the same bytes as"
+            f" {repeat['same_as']}"
+        )
     lines.append(
         f"golden customers: {summary.customers_total:,} "
         f"({summary.customers_created:,} new, {summary.customers_updated:,} updated, "

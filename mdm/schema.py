@@ -102,6 +102,19 @@ GENDERS: tuple[str, ...] = ("M", "F", "U")
 LIST_FLAGS: tuple[str, ...] = ("red", "black")
 
 
+# The transactions feed (a `kind: transactions` channel): not a customer record, so not mapped
+# onto the fields above. customer_ref is a source record id within the feed's ref_channel.
+TRANSACTION_FIELDS: tuple[str, ...] = (
+    "customer_ref",
+    "txn_at",
+    "amount_cny",
+    "product_code",
+    "product_risk",  # R1..R5
+    "txn_type",
+)
+REQUIRED_TRANSACTION_FIELDS: tuple[str, ...] = ("customer_ref", "txn_at", "amount_cny")
+
+
 def record_key(source_system: str, source_record_id: str) -> str:
     """One string that names a source record everywhere (pairs, clusters, tasks)."""
     return f"{source_system}:{source_record_id}"

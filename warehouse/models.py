@@ -140,6 +140,7 @@ class CustomerSegment(Base):
     """The current segment of each type for each customer."""
 
     __tablename__ = "customer_segment"
+    __table_args__ = (Index("ix_customer_segment_type_value", "segment_type", "segment_value"),)
 
     customer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     segment_type: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -147,13 +148,22 @@ class CustomerSegment(Base):
     score: Mapped[float | None] = mapped_column(Float)
     rule_version: Mapped[str] = mapped_column(String(64))
     assigned_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    # contact_frequency only: when the relationship manager should next reach out
+    next_contact_due: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class StewardTask(Base):
     """Work for a data steward: possible_match, conflict, incomplete, invalid, compliance."""
 
     __tablename__ = "steward_task"
-    __table_args__ = (Index("ix_steward_task_open", "status", "task_type", "created_at"),)
+    __table_args__ = (
+        Index("ix_steward_task_open", "status", "task_type", "created_at"),
+        Index("ix_steward_task_queue", "status", "priority", "created_at", "task_id"),
+        Index("ix_steward_task_age", "status", "created_at", "task_id"),
+        Index("ix_steward_task_channel", "status", "source_system", "created_at", "task_id"),
+        # customer first, so a search by name or phone starts from the few customers it finds
+        Index("ix_steward_task_customer", "customer_id", "status", "created_at"),
+    )
 
     task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     task_type: Mapped[str] = mapped_column(String(16))
@@ -174,6 +184,7 @@ class StewardDecision(Base):
     """A steward's decision: what, about what, by whom, when, why; applied on every later run."""
 
     __tablename__ = "steward_decision"
+    __table_args__ = (Index("ix_steward_decision_task", "task_id"),)
 
     decision_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     task_id: Mapped[int | None] = mapped_column(Integer)
@@ -218,3 +229,71 @@ class PipelineRun(Base):
     match_parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     report_path: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkbenchUser(Base):
+    """A person who may sign in to the steward workbench: viewer reads, steward acts, admin
+    also manages users."""
+
+    __tablename__ = "workbench_user"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, never the password
+    role: Mapped[str] = mapped_column(String(12))  # viewer | steward | admin
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+
+class WorkbenchSession(Base):
+    """A signed-in browser. Only the token's hash is kept, so a copy of this table signs no one
+    in; the CSRF token is the synchronizer token every form must echo."""
+
+    __tablename__ = "workbench_session"
+    __table_args__ = (Index("ix_workbench_session_username", "username"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("workbench_user.username"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+
+class CustomerSegmentHistory(Base):
+    """Every move of a customer between segments: who went from gold to platinum, and when.
+
+    old_value is null for a first assignment, new_value null when a customer leaves a campaign
+    list."""
+
+    __tablename__ = "customer_segment_history"
+    __table_args__ = (
+        Index("ix_customer_segment_history_type_on", "segment_type", "changed_on"),
+        Index("ix_customer_segment_history_customer", "customer_id"),
+    )
+
+    history_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(16))
+    segment_type: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(String(64))
+    new_value: Mapped[str | None] = mapped_column(String(64))
+    changed_on: Mapped[dt.date] = mapped_column(Date)  # the run date the rules were applied on
+    changed_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    rule_version: Mapped[str | None] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(36))
+
+
+class RmAlert(Base):
+    """An alert for a relationship manager (not a steward's task): e.g. aum_change, a move of
+    more than 200,000 yuan on a diamond or platinum customer [003]."""
+
+    __tablename__ = "rm_alert"
+    __table_args__ = (Index("ix_rm_alert_open", "status", "relationship_manager"),)
+
+    alert_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_type: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str] = mapped_column(String(16))
+    relationship_manager: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rule_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | acknowledged
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    run_id: Mapped[str] = mapped_column(String(36))

@@ -18,14 +18,16 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from mdm.schema import CANONICAL_FIELDS, DERIVED_FIELDS, GOLDEN_FIELDS, record_key
+from mdm.schema import CANONICAL_FIELDS, DERIVED_FIELDS, GOLDEN_FIELDS
 from warehouse.models import (
     Customer,
     CustomerHistory,
     CustomerSegment,
+    CustomerSegmentHistory,
     CustomerXref,
     PipelineRun,
     Quarantine,
+    RmAlert,
     SourceRecord,
     StewardDecision,
     StewardTask,
@@ -88,23 +90,62 @@ class WarehouseState:
     customers: pd.DataFrame  # index customer_id, GOLDEN_FIELDS + bookkeeping
     must_link: list[tuple[str, str]] = field(default_factory=list)
     cannot_link: list[tuple[str, str]] = field(default_factory=list)
+    # record_key -> sha256 of the raw row it was read from: an unchanged hash is not rematched
+    raw_hashes: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    match_scores: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))  # by record
+    match_parameters: dict[str, Any] | None = None  # the last successful run's fitted model
+    # customer_id -> field -> the steward's value, which beats survivorship on every run
+    field_overrides: dict[str, dict[str, FieldOverride]] = field(default_factory=dict)
+    # records of pairs a steward confirmed or rejected since the last successful run began:
+    # an incremental run rematches them, or the decision would wait for their data to change
+    newly_decided: list[str] = field(default_factory=list)
     next_customer_number: int = 1
+
+
+@dataclass(frozen=True)
+class FieldOverride:
+    """A golden field value a steward chose or corrected (steward_decision `decision_id`)."""
+
+    value: Any
+    decision_id: int
 
 
 def read_state(session: Session) -> WarehouseState:
     """Everything a full run needs from the warehouse."""
-    rows = session.execute(sa.select(SourceRecord.record)).scalars().all()
-    records = records_from_json(rows)
-    xref = session.execute(
-        sa.select(
-            CustomerXref.source_system, CustomerXref.source_record_id, CustomerXref.customer_id
-        )
-    ).all()
-    customer_of = pd.Series(
-        {record_key(s, r): c for s, r, c in xref}, dtype=object, name="customer_id"
+    rows = session.execute(sa.select(SourceRecord.record, SourceRecord.raw_hash)).all()
+    records = records_from_json([record for record, _ in rows])
+    raw_hashes = pd.Series([raw_hash for _, raw_hash in rows], index=records.index, dtype=object)
+    xref = pd.DataFrame(
+        session.execute(
+            sa.select(
+                CustomerXref.source_system,
+                CustomerXref.source_record_id,
+                CustomerXref.customer_id,
+                CustomerXref.match_score,
+            )
+        ).all(),
+        columns=["source_system", "source_record_id", "customer_id", "match_score"],
     )
+    xref.index = pd.Index(xref["source_system"] + ":" + xref["source_record_id"], dtype=object)
+    customer_of = xref["customer_id"].astype(object)
+    parameters = session.execute(
+        sa.select(PipelineRun.match_parameters)
+        .where(PipelineRun.status == "success")
+        .order_by(PipelineRun.finished_at.desc())
+        .limit(1)
+    ).scalar()
     customers = pd.read_sql(sa.select(Customer), session.connection()).set_index("customer_id")
+    # enrich writes last_txn_at as China wall time without a zone (SQLite keeps it so, PostgreSQL
+    # reads it back as that wall time in UTC); hand it back zoned, as enrich compares it
+    last_txn = pd.to_datetime(customers["last_txn_at"], utc=True).dt.tz_localize(None)
+    customers["last_txn_at"] = last_txn.dt.tz_localize("Asia/Shanghai")
     must, cannot = _pair_decisions(session)
+    last_start = session.execute(
+        sa.select(PipelineRun.started_at)
+        .where(PipelineRun.status == "success")
+        .order_by(PipelineRun.finished_at.desc())
+        .limit(1)
+    ).scalar()
     highest = session.execute(sa.select(sa.func.max(Customer.customer_id))).scalar()
     return WarehouseState(
         records=records,
@@ -112,6 +153,11 @@ def read_state(session: Session) -> WarehouseState:
         customers=customers,
         must_link=must,
         cannot_link=cannot,
+        raw_hashes=raw_hashes,
+        match_scores=xref["match_score"].astype(float),
+        match_parameters=parameters,
+        field_overrides=field_overrides(session),
+        newly_decided=_pair_records_decided_since(session, last_start),
         next_customer_number=customer_number(highest) + 1 if highest else 1,
     )
 
@@ -132,19 +178,68 @@ def records_from_json(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _pair_decisions(session: Session) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Steward decisions on pairs, latest decision per pair wins."""
+    """Steward decisions on pairs, latest decision per pair wins.
+
+    A split customer is a not-a-match between every record split off and every record left.
+    """
     latest: dict[tuple[str, str], str] = {}
     decisions = session.execute(
         sa.select(StewardDecision.action, StewardDecision.subject)
-        .where(StewardDecision.action.in_(["confirm_match", "not_a_match"]))
+        .where(StewardDecision.action.in_(["confirm_match", "not_a_match", "split_customer"]))
         .order_by(StewardDecision.decision_id)
     ).all()
     for action, subject in decisions:
+        if action == "split_customer":
+            for moved in subject["records"]:
+                for kept in subject["rest"]:
+                    left, right = sorted((moved, kept))
+                    latest[(left, right)] = "not_a_match"
+            continue
         left, right = sorted((subject["left"], subject["right"]))
         latest[(left, right)] = action
     must = [pair for pair, action in latest.items() if action == "confirm_match"]
     cannot = [pair for pair, action in latest.items() if action == "not_a_match"]
     return must, cannot
+
+
+def _pair_records_decided_since(session: Session, since: dt.datetime | None) -> list[str]:
+    query = sa.select(StewardDecision.subject).where(
+        StewardDecision.action.in_(["confirm_match", "not_a_match"])
+    )
+    if since is not None:
+        query = query.where(StewardDecision.decided_at >= since)
+    subjects = session.execute(query).scalars()
+    return sorted({key for subject in subjects for key in (subject["left"], subject["right"])})
+
+
+FIELD_DECISIONS = ("choose_value", "correct_value")
+
+
+def field_overrides(session: Session) -> dict[str, dict[str, FieldOverride]]:
+    """The latest chosen or corrected value of each customer's field."""
+    overrides: dict[str, dict[str, FieldOverride]] = {}
+    decisions = session.execute(
+        sa.select(StewardDecision.decision_id, StewardDecision.subject, StewardDecision.after)
+        .where(StewardDecision.action.in_(FIELD_DECISIONS))
+        .order_by(StewardDecision.decision_id)
+    ).all()
+    for decision_id, subject, after in decisions:
+        name = subject["field"]
+        value = column_value(name, (after or {}).get("value"))
+        overrides.setdefault(subject["customer_id"], {})[name] = FieldOverride(value, decision_id)
+    return overrides
+
+
+def column_value(name: str, value: Any) -> Any:
+    """A JSON value (ISO text for dates) as the `customer` column `name` holds it."""
+    if value is None:
+        return None
+    python_type = Customer.__table__.c[name].type.python_type
+    if python_type is dt.date:
+        return dt.date.fromisoformat(str(value))
+    if python_type is dt.datetime:
+        return dt.datetime.fromisoformat(str(value))
+    return python_type(value)
 
 
 CUSTOMER_PREFIX = "C"
@@ -183,6 +278,24 @@ class RunOutput:
     timings: dict[str, float] = field(default_factory=dict)
     match_parameters: dict[str, Any] | None = None
     report_path: str | None = None
+    # the run date the segment rules were applied on (customer_segment_history.changed_on)
+    segments_as_of: dt.date | None = None
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # rm_alert rows
+
+
+def delivered_files(session: Session) -> dict[str, str]:
+    """sha256 of every file an earlier successful run read -> the first such run."""
+    runs = session.execute(
+        sa.select(PipelineRun.run_id, PipelineRun.counts)
+        .where(PipelineRun.status == "success")
+        .order_by(PipelineRun.started_at)
+    ).all()
+    first: dict[str, str] = {}
+    for run_id, counts in runs:
+        for files in (counts or {}).get("files", {}).values():
+            for digest in files.values():
+                first.setdefault(digest, run_id)
+    return first
 
 
 def start_run(session: Session, *, run_id: str, sources_dir: str) -> None:
@@ -215,7 +328,8 @@ def write_run(session: Session, output: RunOutput) -> dict[str, int]:
     _write_source_records(session, output, now)
     changes = _write_customers(session, output, now)
     _write_xref(session, output, now)
-    _write_segments(session, output, now)
+    changes["segment_changes"] = _write_segments(session, output, now)
+    changes["alerts_raised"] = _write_alerts(session, output, now)
     opened = _open_tasks(session, output, now)
     changes["tasks_opened"] = sum(opened.values())
     changes.update({f"tasks_opened_{kind}": count for kind, count in opened.items()})
@@ -404,11 +518,52 @@ def _write_xref(session: Session, output: RunOutput, now: dt.datetime) -> None:
         session.execute(sa.insert(CustomerXref), list(chunk))
 
 
-def _write_segments(session: Session, output: RunOutput, now: dt.datetime) -> None:
+def read_current_segments(session: Session) -> pd.DataFrame:
+    """customer_id, segment_type, segment_value of every current assignment."""
+    return pd.read_sql(
+        sa.select(
+            CustomerSegment.customer_id, CustomerSegment.segment_type, CustomerSegment.segment_value
+        ),
+        session.connection(),
+    )
+
+
+def segment_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Assignments whose value differs: customer_id, segment_type, old_value, new_value,
+    rule_version. A missing side (first assignment, leaving a campaign list) is null."""
+    key = ["customer_id", "segment_type"]
+    merged = before[[*key, "segment_value"]].merge(
+        after[[*key, "segment_value", "rule_version"]],
+        on=key,
+        how="outer",
+        suffixes=("_old", "_new"),
+    )
+    old, new = merged["segment_value_old"], merged["segment_value_new"]
+    changed = (old != new) & ~(old.isna() & new.isna())
+    return merged.loc[changed].rename(
+        columns={"segment_value_old": "old_value", "segment_value_new": "new_value"}
+    )
+
+
+def _write_segments(session: Session, output: RunOutput, now: dt.datetime) -> int:
+    """Replace the segments of this run's customers and keep every change in the history."""
     segments = output.segments
     if segments.empty:
-        return
-    for chunk in _chunks(list(segments["customer_id"].unique())):
+        return 0
+    customer_ids = list(segments["customer_id"].unique())
+    before = [
+        pd.read_sql(
+            sa.select(
+                CustomerSegment.customer_id,
+                CustomerSegment.segment_type,
+                CustomerSegment.segment_value,
+            ).where(CustomerSegment.customer_id.in_(chunk)),
+            session.connection(),
+        )
+        for chunk in _chunks(customer_ids)
+    ]
+    changes = segment_changes(pd.concat(before, ignore_index=True), segments)
+    for chunk in _chunks(customer_ids):
         session.execute(sa.delete(CustomerSegment).where(CustomerSegment.customer_id.in_(chunk)))
     rows = [
         {**{name: db_ready(value) for name, value in row.items()}, "assigned_at": now}
@@ -416,6 +571,37 @@ def _write_segments(session: Session, output: RunOutput, now: dt.datetime) -> No
     ]
     for chunk in _chunks(rows):
         session.execute(sa.insert(CustomerSegment), list(chunk))
+    changed_on = output.segments_as_of or now.date()
+    history = [
+        {
+            **{name: db_ready(value) for name, value in row.items()},
+            "changed_on": changed_on,
+            "changed_at": now,
+            "run_id": output.run_id,
+        }
+        for row in changes[
+            ["customer_id", "segment_type", "old_value", "new_value", "rule_version"]
+        ].to_dict("records")
+    ]
+    for chunk in _chunks(history):
+        session.execute(sa.insert(CustomerSegmentHistory), list(chunk))
+    return len(history)
+
+
+def _write_alerts(session: Session, output: RunOutput, now: dt.datetime) -> int:
+    rows = [
+        {
+            **alert,
+            "details": json_safe(alert["details"]),
+            "status": "open",
+            "created_at": now,
+            "run_id": output.run_id,
+        }
+        for alert in output.alerts
+    ]
+    for chunk in _chunks(rows):
+        session.execute(sa.insert(RmAlert), list(chunk))
+    return len(rows)
 
 
 def _open_tasks(session: Session, output: RunOutput, now: dt.datetime) -> Counter[str]:

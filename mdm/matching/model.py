@@ -93,15 +93,13 @@ def partial_weights(
     return pd.DataFrame(weights, index=levels.index)
 
 
-def score(
-    features: Features, left: np.ndarray, levels: pd.DataFrame, parameters: dict[str, Any]
-) -> pd.DataFrame:
+def score(levels: pd.DataFrame, tf: TermFrequencies, parameters: dict[str, Any]) -> pd.DataFrame:
     """Per pair: ``<comparison>_weight`` columns, ``match_weight`` (prior included, log2) and
     ``match_probability``."""
     comparisons = parameters["comparisons"]
     m = {name: np.asarray(comparisons[name]["m"]) for name in COMPARISONS}
     u = {name: np.asarray(comparisons[name]["u"]) for name in COMPARISONS}
-    weights = partial_weights(levels, term_frequencies(features, left, levels), m, u)
+    weights = partial_weights(levels, tf, m, u)
     lam = parameters["lambda"]
     match_weight = np.log2(lam / (1 - lam)) + weights.sum(axis=1).to_numpy()
     out = weights.add_suffix("_weight")

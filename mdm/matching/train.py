@@ -23,7 +23,7 @@ import pandas as pd
 from mdm.matching.blocking import BlockingRule
 from mdm.matching.compare import COMPARISON_MODES, COMPARISONS, LEVEL_MODES, compare, level
 from mdm.matching.features import Features
-from mdm.matching.model import level_weights, log2_ratio, term_frequencies
+from mdm.matching.model import TermFrequencies, level_weights, log2_ratio
 
 PSEUDO_COUNT = 0.5
 NEVER_MATCHES = {("id", "conflict")}  # two different valid resident ids
@@ -340,8 +340,8 @@ def expectation_maximisation(
 
 def fit(
     features: Features,
-    left: np.ndarray,
     levels: pd.DataFrame,
+    tf: TermFrequencies,
     rule_mask: np.ndarray,
     rules: tuple[BlockingRule, ...],
     settings: TrainingSettings,
@@ -352,7 +352,6 @@ def fit(
     in one city carries the average name's weight, and enough of them teach EM that one
     person's phones and birth dates often differ.
     """
-    tf = term_frequencies(features, left, levels)
     frequency = np.sum(list(tf.adjustment.values()), axis=0)
     pairs = training_pairs(levels, rule_mask, rules, frequency)
     fitted = expectation_maximisation(

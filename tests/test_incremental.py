@@ -1,0 +1,107 @@
+"""Incremental runs: only new and changed records are matched, customer ids never move."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from flows.pipeline import RunSettings, RunSummary, run_pipeline
+from mdm.generate import generate
+
+NEW_KEY = "app:U999999999"
+
+
+@pytest.fixture(scope="module")
+def first_delivery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("first")
+    generate(folder, customers=150, seed=11)
+    return folder
+
+
+def second_delivery(first: Path, into: Path) -> tuple[str, str]:
+    """The first delivery again, plus one new app record of a person the app already knows
+    (same id, phone and email) and one changed app record (a new email).
+    Returns (key of the copied record, key of the changed record)."""
+    shutil.copytree(first, into)
+    path = into / "app_users.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    unmasked = [
+        i
+        for i, row in enumerate(rows)
+        if re.fullmatch(r"\d{17}[\dX]", str(row.get("id_no") or "")) and row.get("email")
+    ]
+    copied, changed = unmasked[0], unmasked[1]
+    rows.append({**rows[copied], "user_id": NEW_KEY.partition(":")[2]})
+    rows[changed]["email"] = "changed.address@example.com"
+    path.write_text(
+        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
+    )
+    return f"app:{rows[copied]['user_id']}", f"app:{rows[changed]['user_id']}"
+
+
+def run(sources: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunSummary:
+    monkeypatch.setenv("MDM_WAREHOUSE_URL", url)
+    monkeypatch.setenv("MDM_REPORTS_DIR", str(tmp_path / "reports"))
+    return run_pipeline(RunSettings(sources_dir=sources, build_docs=False))
+
+
+def read(url: str, query: str) -> pd.DataFrame:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        frame = pd.read_sql(sa.text(query), connection)
+    engine.dispose()
+    return frame
+
+
+def customer_of(url: str) -> pd.Series:
+    xref = read(url, "SELECT source_system, source_record_id, customer_id FROM customer_xref")
+    return pd.Series(
+        xref["customer_id"].to_numpy(),
+        index=xref["source_system"] + ":" + xref["source_record_id"],
+    ).sort_index()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_an_incremental_run_merges_new_records_and_updates_changed_ones(
+    first_delivery: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = run(first_delivery, warehouse_url, monkeypatch, tmp_path)
+    before = customer_of(warehouse_url)
+    copied, changed = second_delivery(first_delivery, tmp_path / "second")
+
+    second = run(tmp_path / "second", warehouse_url, monkeypatch, tmp_path)
+
+    after = customer_of(warehouse_url)
+    # only the new record's pairs were blocked and scored, not the whole warehouse's
+    assert 0 < sum(second.blocking_counts.values()) < sum(first.blocking_counts.values()) / 5
+    # the new record joins its person's customer; nobody else's customer id moves
+    assert after[NEW_KEY] == before[copied]
+    assert after.drop(NEW_KEY).equals(before)
+    assert second.customers_created == 0
+    assert second.customers_total == first.customers_total
+
+    # the changed record's customer is updated and keeps a second version in its history
+    customer_id = after[changed]
+    golden = read(warehouse_url, f"SELECT email FROM customer WHERE customer_id = '{customer_id}'")
+    assert golden["email"].tolist() == ["changed.address@example.com"]
+    history = read(
+        warehouse_url,
+        "SELECT valid_to, fields FROM customer_history "
+        f"WHERE customer_id = '{customer_id}' ORDER BY valid_from",
+    )
+    assert len(history) == 2
+    assert history["valid_to"].isna().tolist() == [False, True]
+    assert second.customers_updated >= 1
+
+    # a third run of the same delivery finds nothing new and changes nothing
+    third = run(tmp_path / "second", warehouse_url, monkeypatch, tmp_path)
+    assert customer_of(warehouse_url).equals(after)
+    assert sum(third.blocking_counts.values()) == 0
+    assert (third.customers_created, third.customers_updated, third.customers_retired) == (0, 0, 0)
