@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
+from warehouse_io import read, run_into
 
-from flows.pipeline import RunSettings, RunSummary, run_pipeline
+from flows.pipeline import RunSummary
 from mdm.generate import generate
 
 NEW_KEY = "app:U999999999"
@@ -46,17 +46,7 @@ def second_delivery(first: Path, into: Path) -> tuple[str, str]:
 
 
 def run(sources: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunSummary:
-    monkeypatch.setenv("MDM_WAREHOUSE_URL", url)
-    monkeypatch.setenv("MDM_REPORTS_DIR", str(tmp_path / "reports"))
-    return run_pipeline(RunSettings(sources_dir=sources, build_docs=False))
-
-
-def read(url: str, query: str) -> pd.DataFrame:
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        frame = pd.read_sql(sa.text(query), connection)
-    engine.dispose()
-    return frame
+    return run_into(sources, url, monkeypatch, tmp_path, build_docs=False)
 
 
 def customer_of(url: str) -> pd.Series:

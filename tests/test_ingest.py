@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from stdnum.cn import ric
+from warehouse_io import read, run_into
 
-from flows.pipeline import RunSettings, RunSummary, run_pipeline
+from flows.pipeline import RunSummary
 from flows.validate import check_tables
 from mdm.errors import MdmError, TableCheckError
 
@@ -68,18 +69,8 @@ def write_delivery(folder: Path) -> Path:
     return folder
 
 
-def read(url: str, query: str) -> pd.DataFrame:
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        frame = pd.read_sql(sa.text(query), connection)
-    engine.dispose()
-    return frame
-
-
 def run(sources: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunSummary:
-    monkeypatch.setenv("MDM_WAREHOUSE_URL", url)
-    monkeypatch.setenv("MDM_REPORTS_DIR", str(tmp_path / "reports"))
-    return run_pipeline(RunSettings(sources_dir=sources, build_docs=False))
+    return run_into(sources, url, monkeypatch, tmp_path, build_docs=False)
 
 
 @pytest.mark.usefixtures("prefect_harness")

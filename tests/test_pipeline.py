@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from warehouse_io import read, run_into
 
-from flows.pipeline import RunSettings, RunSummary, run_pipeline
+from flows.pipeline import RunSummary
 from mdm.errors import MdmError
 from mdm.generate import generate
 
@@ -32,9 +33,7 @@ def channels_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(sources: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunSummary:
-    monkeypatch.setenv("MDM_WAREHOUSE_URL", url)
-    monkeypatch.setenv("MDM_REPORTS_DIR", str(tmp_path / "reports"))
-    return run_pipeline(RunSettings(sources_dir=sources))
+    return run_into(sources, url, monkeypatch, tmp_path)
 
 
 def table_counts(url: str) -> dict[str, int]:
@@ -46,14 +45,6 @@ def table_counts(url: str) -> dict[str, int]:
         }
     engine.dispose()
     return counts
-
-
-def read(url: str, query: str) -> pd.DataFrame:
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        frame = pd.read_sql(sa.text(query), connection)
-    engine.dispose()
-    return frame
 
 
 def assert_no_personal_data_in_report(index: Path, url: str) -> None:

@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
+from warehouse_io import run_into
 
-from flows.pipeline import RunSettings, RunSummary, run_pipeline
+from flows.pipeline import RunSummary
 from mdm import review
 from mdm.cli import app
 from mdm.generate import generate
@@ -28,9 +29,7 @@ def channels_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(sources: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunSummary:
-    monkeypatch.setenv("MDM_WAREHOUSE_URL", url)
-    monkeypatch.setenv("MDM_REPORTS_DIR", str(tmp_path / "reports"))
-    return run_pipeline(RunSettings(sources_dir=sources, build_docs=False))
+    return run_into(sources, url, monkeypatch, tmp_path, build_docs=False)
 
 
 def customer_of(session: Session) -> pd.Series:

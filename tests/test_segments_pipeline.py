@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
+from warehouse_io import read, run_into
 
-from flows.pipeline import RunSettings, RunSummary, run_pipeline
+from flows.pipeline import RunSummary
 from mdm.generate import AS_OF, generate
 from mdm.segments.config import load_segment_rules
 
@@ -32,18 +32,8 @@ def channels_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(sources: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunSummary:
-    monkeypatch.setenv("MDM_WAREHOUSE_URL", url)
-    monkeypatch.setenv("MDM_REPORTS_DIR", str(tmp_path / "reports"))
     # the generated data is as of AS_OF: measuring from today would make everyone dormant
-    return run_pipeline(RunSettings(sources_dir=sources, build_docs=False, as_of=AS_OF))
-
-
-def read(url: str, query: str, **params: object) -> pd.DataFrame:
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        frame = pd.read_sql(sa.text(query), connection, params=params)
-    engine.dispose()
-    return frame
+    return run_into(sources, url, monkeypatch, tmp_path, build_docs=False, as_of=AS_OF)
 
 
 @pytest.mark.usefixtures("prefect_harness")
