@@ -238,9 +238,7 @@ def run_pipeline(settings: RunSettings) -> RunSummary:
     state = pipeline_flow(settings, return_state=True)
     if state.is_failed():
         error: Any = state.result(raise_on_failure=False)
-        if isinstance(error, MdmError):
-            raise error
-        if isinstance(error, BaseException):
+        if isinstance(error, BaseException):  # MdmError for the user's input, else our bug
             raise error
         raise MdmError(state.message or "the pipeline failed")
     result: RunSummary = state.result()
