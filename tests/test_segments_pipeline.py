@@ -10,6 +10,7 @@ import pytest
 from warehouse_io import read, run_into
 
 from flows.pipeline import RunSummary
+from mdm.config import load_channels
 from mdm.generate import AS_OF, generate
 from mdm.segments.config import load_segment_rules
 
@@ -108,3 +109,42 @@ def test_a_changed_threshold_moves_exactly_the_affected_customers(
     )
     assert set(tiers_now["rule_version"]) == {new_version}
     assert second.tasks_opened == 0  # the same evidence never opens a task twice
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_last_transaction_time_is_stored_as_the_china_instant(
+    channels_dir: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Regression: China wall time written without a zone landed 8 hours off in PostgreSQL."""
+    run(channels_dir, warehouse_url, monkeypatch, tmp_path)
+    config = load_channels(channels_dir)
+    xref = read(
+        warehouse_url, "SELECT source_system, source_record_id, customer_id FROM customer_xref"
+    )
+    customer_of = dict(
+        zip(
+            xref["source_system"] + ":" + xref["source_record_id"], xref["customer_id"], strict=True
+        )
+    )
+    feed_times = []
+    for feed in config.transactions:
+        (path,) = config.files(feed)
+        rows = pd.read_csv(path, dtype=str, encoding=feed.encoding)
+        refs = feed.ref_channel + ":" + rows[str(feed.columns["customer_ref"])]
+        feed_times.append(
+            pd.DataFrame(
+                {
+                    "customer_id": refs.map(customer_of),
+                    "txn_at": pd.to_datetime(rows[str(feed.columns["txn_at"])], errors="coerce"),
+                }
+            )
+        )
+    expected = pd.concat(feed_times).dropna().groupby("customer_id")["txn_at"].max()
+
+    stored = read(warehouse_url, "SELECT customer_id, last_txn_at FROM customer").dropna()
+    moments = pd.to_datetime(stored["last_txn_at"])
+    if isinstance(moments.dtype, pd.DatetimeTZDtype):  # PostgreSQL: an instant
+        moments = moments.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    stored_wall = pd.Series(moments.to_numpy(), index=stored["customer_id"])
+    assert len(expected) > 20
+    assert (stored_wall.loc[expected.index] == expected).all()

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mdm.schema import CANONICAL_FIELDS, DERIVED_FIELDS, GOLDEN_FIELDS
+from mdm.standardize.dates import CHINA_TZ
 from warehouse.models import (
     Customer,
     CustomerHistory,
@@ -66,16 +67,24 @@ def json_safe(value: Any) -> Any:
 
 
 def db_ready(value: Any) -> Any:
-    """A value as a column takes it: NaN/NaT as NULL, numpy scalars as Python ones."""
+    """A value as a column takes it: NaN/NaT as NULL, numpy scalars as Python ones, and
+    timestamps as instants (standardized timestamps are China wall time without a zone)."""
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        return as_instant(value)
     if hasattr(value, "item"):
         return value.item()
     return value
+
+
+def as_instant(moment: dt.datetime) -> dt.datetime:
+    """An aware datetime; a naive one is China wall time, the pipeline's convention."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=CHINA_TZ)
 
 
 # ---------------------------------------------------------------- reading state
@@ -135,10 +144,12 @@ def read_state(session: Session) -> WarehouseState:
         .limit(1)
     ).scalar()
     customers = pd.read_sql(sa.select(Customer), session.connection()).set_index("customer_id")
-    # enrich writes last_txn_at as China wall time without a zone (SQLite keeps it so, PostgreSQL
-    # reads it back as that wall time in UTC); hand it back zoned, as enrich compares it
-    last_txn = pd.to_datetime(customers["last_txn_at"], utc=True).dt.tz_localize(None)
-    customers["last_txn_at"] = last_txn.dt.tz_localize("Asia/Shanghai")
+    # PostgreSQL hands back instants, SQLite the China wall time it was given: one form for all
+    last_txn = pd.to_datetime(customers["last_txn_at"])
+    if isinstance(last_txn.dtype, pd.DatetimeTZDtype):
+        customers["last_txn_at"] = last_txn.dt.tz_convert(CHINA_TZ)
+    else:
+        customers["last_txn_at"] = last_txn.dt.tz_localize(CHINA_TZ)
     must, cannot = _pair_decisions(session)
     last_start = session.execute(
         sa.select(PipelineRun.started_at)
@@ -489,7 +500,7 @@ def _differs(before: dict[str, Any], after: dict[str, Any]) -> bool:
     for name in GOLDEN_FIELDS:
         old, new = before.get(name), after.get(name)
         if isinstance(old, dt.datetime) and isinstance(new, dt.datetime):
-            old, new = old.replace(tzinfo=None), new.replace(tzinfo=None)
+            old, new = as_instant(old), as_instant(new)
         if isinstance(old, float) and isinstance(new, float):
             if abs(old - new) > 0.005:  # money is stored to the cent
                 return True
