@@ -15,11 +15,12 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from mdm.schema import REJECT_COLUMNS
 from mdm.segments.compliance import aum_alerts, compliance_tasks
 from mdm.segments.config import SegmentRules, load_segment_rules
 from mdm.segments.profile import build_profile, empty_activity, roll_up
 from mdm.segments.rules import assign_segments
-from mdm.segments.transactions import REJECT_COLUMNS, link_transactions, parse_transactions
+from mdm.segments.transactions import link_transactions, parse_transactions
 
 
 @dataclass

@@ -21,18 +21,9 @@ from prefect.cache_policies import NO_CACHE
 
 from mdm.config import ChannelConfig, ChannelsConfig
 from mdm.errors import MdmError, SourceError
-from mdm.schema import record_key
+from mdm.schema import REJECT_COLUMNS, record_key
 from mdm.sources import READ_PROBLEM, ROW_NUMBER, RawTable, empty_table, read_source
 from mdm.standardize.frame import standardize_frame
-
-REJECT_COLUMNS = (
-    "source_system",
-    "source_record_id",
-    "source_file",
-    "source_row",
-    "raw_payload",
-    "reasons",
-)
 
 
 @dataclass

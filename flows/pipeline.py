@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from flows.dedupe import dedupe_flow
 from flows.enrich import TransactionFeed, enrich_flow
-from flows.ingest import REJECT_COLUMNS, ingest_channel, ingest_flow, repeated_deliveries
+from flows.ingest import ingest_channel, ingest_flow, repeated_deliveries
 from flows.validate import check_tables, validate_flow
 from mdm.config import ChannelsConfig, load_channels
 from mdm.errors import MdmError
 from mdm.matching import MatchSettings
+from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
 from mdm.settings import ProcessSettings
 from warehouse.db import create_warehouse_engine, migrate

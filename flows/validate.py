@@ -27,8 +27,8 @@ from expectations.verdicts import (
     prepare_checks,
     severity,
 )
-from flows.ingest import REJECT_COLUMNS
 from mdm.errors import TableCheckError
+from mdm.schema import REJECT_COLUMNS
 
 DOCS_SAMPLE_ROWS = 100_000
 TABLE_SUITES = {"customer_xref": customer_xref_suite, "customer_segment": customer_segment_suite}

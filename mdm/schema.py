@@ -115,6 +115,18 @@ TRANSACTION_FIELDS: tuple[str, ...] = (
 REQUIRED_TRANSACTION_FIELDS: tuple[str, ...] = ("customer_ref", "txn_at", "amount_cny")
 
 
+# A row that cannot be used, as the quarantine table keeps it: where it came from, the raw row
+# and every reason.
+REJECT_COLUMNS: tuple[str, ...] = (
+    "source_system",
+    "source_record_id",
+    "source_file",
+    "source_row",
+    "raw_payload",
+    "reasons",
+)
+
+
 def record_key(source_system: str, source_record_id: str) -> str:
     """One string that names a source record everywhere (pairs, clusters, tasks)."""
     return f"{source_system}:{source_record_id}"

@@ -11,16 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mdm.schema import TRANSACTION_FIELDS, record_key
-
-REJECT_COLUMNS = (
-    "source_system",
-    "source_record_id",
-    "source_file",
-    "source_row",
-    "raw_payload",
-    "reasons",
-)
+from mdm.schema import REJECT_COLUMNS, TRANSACTION_FIELDS, record_key
 
 
 def _reason(field: str, rule: str, message: str) -> list[dict[str, str]]:
