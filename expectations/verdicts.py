@@ -171,8 +171,15 @@ def apply_warning_actions(frame: pd.DataFrame, verdicts: Verdicts) -> pd.DataFra
         for item in row_reasons:
             if item["severity"] == "warning" and item["action"] == "null":
                 to_null[item["field"]].append(label)
-    cleaned = frame.copy()
+    # A shallow copy whose nulled columns are replaced whole: writing into the frame's cells
+    # would copy every column (the whole frame again, on a million rows) to keep `frame` intact.
+    cleaned = frame.copy(deep=False)
     for field_name, labels in to_null.items():
         if field_name in cleaned:
-            cleaned.loc[labels, field_name] = None
+            column = cleaned[field_name]
+            hit = column.index.isin(labels)
+            # None in text columns, as everywhere; the dtype's own missing value in the others
+            cleaned[field_name] = (
+                column.where(~hit, None) if column.dtype == object else column.mask(hit)
+            )
     return cleaned

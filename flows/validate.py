@@ -60,11 +60,12 @@ def split_by_severity(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     judged = judge(prepare_checks(cleaned), criticals)
 
     rejected = judged.critical.to_numpy()
-    quarantined = records.loc[rejected, list(REJECT_COLUMNS[:-1])].copy()
+    quarantined = records[list(REJECT_COLUMNS[:-1])].loc[rejected].copy()
     quarantined["reasons"] = [
         judged.reasons.get(label, []) + warned.reasons.get(label, []) for label in quarantined.index
     ]
-    valid = cleaned.loc[~rejected]
+    # The payload was kept for quarantine only; dropped before the copy that filtering makes.
+    valid = cleaned.drop(columns=["raw_payload"]).loc[~rejected]
     # One lookup for all warned rows: a per-row .at is the slow part on a million records.
     warned_rows = valid.loc[
         valid.index.intersection(list(warned.reasons), sort=False),
@@ -75,7 +76,7 @@ def split_by_severity(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
         for label, system, record_id in warned_rows.itertuples(name=None)
         for reason in warned.reasons[label]
     ]
-    return valid.drop(columns=["raw_payload"]), quarantined, warnings
+    return valid, quarantined, warnings
 
 
 @task(cache_policy=NO_CACHE)
