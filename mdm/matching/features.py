@@ -93,10 +93,16 @@ def _factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _distinct_text(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Codes of a column's distinct stripped texts (blank = absent), and those texts."""
-    text = series.astype("string").str.strip()
-    codes, uniques = _factorize(text.mask(text == ""))
-    return codes, pd.Series(uniques, dtype="string")
+    """Codes of a column's distinct stripped texts (blank = absent), and those texts.
+
+    The raw values are factorized first and only the distinct ones are cleaned: hashing a
+    column's Python strings is cheap (they cache their hash), converting a million of them to
+    Arrow strings for .str is not.
+    """
+    raw_codes, raw_values = _factorize(series.to_numpy(dtype=object))
+    text = pd.Series(raw_values, dtype="string").str.strip()
+    sub_codes, uniques = _factorize(text.mask(text == ""))
+    return np.append(sub_codes, -1)[raw_codes], pd.Series(uniques, dtype="string")
 
 
 def _derive(codes: np.ndarray, derived: pd.Series) -> Codes:
