@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from expectations.suites import golden_customer_suite
 from expectations.verdicts import judge, prepare_checks
+from flows.local_data import local_data_flow
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
 from mdm.matching.survive import find_conflicts, survive
 from mdm.schema import GOLDEN_FIELDS
@@ -344,7 +345,7 @@ def combine_with_state(run_records: pd.DataFrame, state: WarehouseState) -> pd.D
     return pd.concat([run_records, earlier[columns]])
 
 
-@flow(name="dedupe")
+@local_data_flow(name="dedupe")
 def dedupe_flow(
     run_records: pd.DataFrame,
     state: WarehouseState,

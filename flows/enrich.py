@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows.local_data import local_data_flow
 from mdm.schema import REJECT_COLUMNS
 from mdm.segments.compliance import aum_alerts, compliance_tasks
 from mdm.segments.config import SegmentRules, load_segment_rules
@@ -143,7 +144,7 @@ def segment_customers(
     )
 
 
-@flow(name="enrich")
+@local_data_flow(name="enrich")
 def enrich_flow(
     customers: pd.DataFrame,
     *,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from expectations.report import SuiteReport, validate_with_gx
@@ -27,6 +27,7 @@ from expectations.verdicts import (
     prepare_checks,
     severity,
 )
+from flows.local_data import local_data_flow
 from mdm.errors import TableCheckError
 from mdm.schema import REJECT_COLUMNS
 
@@ -127,7 +128,7 @@ def check_tables(tables: dict[str, pd.DataFrame]) -> None:
         raise TableCheckError("nothing was loaded: " + "; ".join(failures))
 
 
-@flow(name="validate")
+@local_data_flow(name="validate")
 def validate_flow(records: pd.DataFrame, docs_dir: Path | None = None) -> ValidationResult:
     """Judge the run's standardized records and build the run's Data Docs."""
     result = validate_records(records)

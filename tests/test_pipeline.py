@@ -126,6 +126,30 @@ def test_every_row_lands_once_and_a_rerun_changes_nothing(
 
 
 @pytest.mark.usefixtures("prefect_harness")
+def test_prefect_records_no_customer_data_as_flow_parameters(
+    channels_dir: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Prefect stores flow run parameters in its own database: the subflows that take records
+    must leave only type names there, never names, ID numbers, phones or emails."""
+    from prefect.client.orchestration import get_client
+
+    summary = run(channels_dir, sqlite_url, monkeypatch, tmp_path)
+    secrets = read(sqlite_url, "SELECT full_name, id_number, mobile, email FROM customer")
+    secrets = {str(v) for v in secrets.stack().dropna() if len(str(v)) >= 2}
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs()
+        names = {run.flow_id: client.read_flow(run.flow_id).name for run in runs}
+    subflows = [run for run in runs if names[run.flow_id] in ("validate", "dedupe", "enrich")]
+    assert {names[run.flow_id] for run in subflows} == {"validate", "dedupe", "enrich"}
+    for subflow in subflows:  # each parameter is a placeholder such as "<DataFrame>"
+        values = subflow.parameters.values()
+        assert values and all(str(value).startswith("<") for value in values), subflow.parameters
+    recorded = repr([run.parameters for run in runs])  # every flow run, the pipeline's too
+    assert len(secrets) > 100 and not [value for value in secrets if value in recorded]
+    assert summary.customers_total > 0
+
+
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_broken_channel_leaves_the_warehouse_untouched(
     channels_dir: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
