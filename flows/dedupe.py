@@ -281,21 +281,10 @@ def merge_task(
         {"customer_id": result.clusters.map(id_of), "match_score": record_scores(result)}
     )
     incomplete = incomplete_tasks(golden)
-    carried = records.index.difference(xref.index).intersection(state.customer_of.index)
-    if len(carried):
-        xref = pd.concat(
-            [
-                xref,
-                pd.DataFrame(
-                    {
-                        "customer_id": state.customer_of.loc[carried],
-                        "match_score": state.match_scores.reindex(carried).fillna(1.0),
-                    }
-                ),
-            ]
-        )
-        kept = pd.Index(xref.loc[carried, "customer_id"].unique()).difference(golden.index)
-        golden = pd.concat([golden, state.customers.loc[kept, golden.columns]])
+    carried_xref, carried_customers = carried_over(state, xref.index, golden.index)
+    if len(carried_xref):
+        xref = pd.concat([xref, carried_xref])
+        golden = pd.concat([golden, carried_customers[golden.columns]])
     customer_of = xref["customer_id"]
     tasks = (
         possible_match_tasks(result, customer_of)
@@ -312,6 +301,27 @@ def merge_task(
         parameters=result.parameters,
         merges=len(xref) - len(golden),
     )
+
+
+def carried_over(
+    state: WarehouseState, matched: pd.Index, survived: pd.Index
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The warehouse's records this run did not re-cluster, with their customer and score, and
+    the customers they keep (those not re-survived). Every record the warehouse maps is among
+    the run's records (combine_with_state), so the warehouse's xref is the starting point.
+
+    Boolean masks rather than index set operations: on a million records, sorting and
+    re-hashing the keys cost more than the rest of an incremental merge.
+    """
+    untouched = ~state.customer_of.index.isin(matched)
+    customer_ids = state.customer_of[untouched]
+    scores = state.match_scores
+    if not scores.index.equals(state.customer_of.index):
+        scores = scores.reindex(state.customer_of.index)
+    xref = pd.DataFrame({"customer_id": customer_ids, "match_score": scores[untouched].fillna(1.0)})
+    customers = pd.Index(state.customers.index, dtype=object)  # Arrow strings search slowly
+    kept = customers.isin(pd.unique(customer_ids.to_numpy())) & ~customers.isin(survived)
+    return xref, state.customers.loc[kept]
 
 
 def apply_overrides(

@@ -65,3 +65,70 @@ def test_an_empty_delta_changes_nothing(population: pd.DataFrame) -> None:
 def test_saved_parameters_must_match_the_comparisons() -> None:
     assert not fits(None)
     assert not fits({"comparisons": {"name": {"levels": ["different", "exact"]}}})
+
+
+def _pairs_on_all_records(
+    records: pd.DataFrame, delta: pd.Index, parameters: dict, settings: MatchSettings
+) -> pd.DataFrame:
+    """The delta's pairs as scored with every record prepared: the reference the neighbourhood
+    must reproduce exactly."""
+    import numpy as np
+
+    from mdm.matching import _touching
+    from mdm.matching.blocking import DEFAULT_RULES, candidate_pairs
+    from mdm.matching.compare import compare
+    from mdm.matching.features import prepare
+    from mdm.matching.model import score, term_frequencies
+
+    features = prepare(records)
+    is_delta = records.index.isin(delta)
+    blocking = candidate_pairs(
+        features,
+        rules=tuple(_touching(rule, is_delta) for rule in DEFAULT_RULES),
+        max_block_size=settings.max_block_size,
+    )
+    left, right = (blocking.pairs[side].to_numpy() for side in ("left", "right"))
+    touches = is_delta[left] | is_delta[right]
+    left, right = left[touches], right[touches]
+    levels = compare(features, left, right)
+    scores = score(levels, term_frequencies(features, left, levels), parameters)
+    keys = features.keys
+    return pd.DataFrame(
+        {
+            "left_key": keys[left],
+            "right_key": keys[right],
+            "match_probability": np.round(scores["match_probability"].to_numpy(), 12),
+        }
+    )
+
+
+@pytest.mark.parametrize("max_block_size", [3, 200])
+def test_the_neighbourhood_scores_exactly_the_pairs_all_records_would(
+    population: pd.DataFrame, max_block_size: int
+) -> None:
+    """Only the delta's neighbourhood is prepared; its pairs and their scores (term
+    frequencies from the whole population included) equal those of preparing everything, also
+    when small blocks are skipped."""
+    settings = MatchSettings(u_sample_pairs=300_000, max_block_size=max_block_size)
+    records = population.drop(columns="entity")
+    new = records.sample(n=80, random_state=5)
+    full = match_records(records.drop(new.index), settings=settings)
+
+    result = match_delta(
+        records,
+        delta=new.index,
+        customer_of="C" + full.clusters.astype(str),
+        parameters=full.parameters,
+        settings=settings,
+    )
+
+    expected = _pairs_on_all_records(records, new.index, full.parameters, settings)
+    got = result.pairs[["left_key", "right_key", "match_probability"]].copy()
+    got["match_probability"] = got["match_probability"].round(12)
+    order = ["left_key", "right_key"]
+    assert len(expected) > 50
+    pd.testing.assert_frame_equal(
+        got.sort_values(order).reset_index(drop=True),
+        expected.sort_values(order).reset_index(drop=True),
+        check_dtype=False,
+    )

@@ -23,6 +23,7 @@ from mdm.matching.cluster import cluster
 from mdm.matching.compare import COMPARISONS, compare, level
 from mdm.matching.features import Features, prepare
 from mdm.matching.model import explain, score, term_frequencies
+from mdm.matching.neighbourhood import find_neighbourhood
 from mdm.matching.train import TrainingSettings, fit
 
 DECISIONS = ("match", "possible", "non_match", "cannot_link")
@@ -194,17 +195,77 @@ def fits(parameters: dict[str, Any] | None) -> bool:
     )
 
 
-def _touching(rule: BlockingRule, delta: np.ndarray) -> BlockingRule:
+def _touching(
+    rule: BlockingRule, delta: np.ndarray, oversized: np.ndarray | None = None
+) -> BlockingRule:
     """The rule with every key that no delta record holds blanked out: only blocks that hold a
     delta record are enumerated, and they keep their full size (so max_block_size still skips
-    the blocks a full run skips)."""
+    the blocks a full run skips). ``oversized``: records whose block among all records is too
+    large for the rule (when ``features`` hold only part of the records), blanked too."""
 
     def key(features: Features) -> np.ndarray:
         codes = rule.key(features)
+        if oversized is not None:
+            codes = np.where(oversized, -1, codes)
         wanted = np.unique(codes[delta & (codes >= 0)])
         return np.where(np.isin(codes, wanted), codes, -1)
 
     return replace(rule, key=key)
+
+
+@dataclass(frozen=True)
+class _DeltaScores:
+    """The delta's candidate pairs within a set of records, scored with saved parameters."""
+
+    records: pd.DataFrame
+    is_delta: np.ndarray
+    kept: pd.Series  # by position: the customer each unchanged record had, None for the delta
+    features: Features
+    blocking: Blocking
+    levels: pd.DataFrame
+    scores: pd.DataFrame
+    must: tuple[np.ndarray, np.ndarray]
+    cannot: tuple[np.ndarray, np.ndarray]
+    touched: set[Any]  # customers a pair could join the delta to, or a change left behind
+
+
+def _score_delta(
+    records: pd.DataFrame,
+    is_delta: np.ndarray,
+    owner: np.ndarray,
+    shares: dict[str, pd.Series],
+    oversized: dict[str, np.ndarray],
+    parameters: dict[str, Any],
+    settings: MatchSettings,
+    must_link: Iterable[tuple[str, str]],
+    cannot_link: Iterable[tuple[str, str]],
+) -> _DeltaScores:
+    features = prepare(records)
+    must = _positions(records.index, must_link)
+    cannot = _positions(records.index, cannot_link)
+    kept = pd.Series(owner, dtype=object)
+    kept[is_delta] = None
+    blocking = candidate_pairs(
+        features,
+        rules=tuple(_touching(rule, is_delta, oversized.get(rule.name)) for rule in DEFAULT_RULES),
+        max_block_size=settings.max_block_size,
+        extra=(np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]]),
+    )
+    touches = (
+        is_delta[blocking.pairs["left"].to_numpy()] | is_delta[blocking.pairs["right"].to_numpy()]
+    )
+    blocking = replace(blocking, pairs=blocking.pairs.loc[touches].reset_index(drop=True))
+    left = blocking.pairs["left"].to_numpy()
+    right = blocking.pairs["right"].to_numpy()
+    levels = compare(features, left, right)
+    scores = score(levels, term_frequencies(features, left, levels, shares), parameters)
+    close = scores["match_probability"].to_numpy() >= settings.lower
+    reached = np.r_[left[close], right[close]]
+    old_customers = pd.Series(owner[is_delta], dtype=object).dropna()
+    touched = set(kept.iloc[reached].dropna()) | set(old_customers)
+    return _DeltaScores(
+        records, is_delta, kept, features, blocking, levels, scores, must, cannot, touched
+    )
 
 
 def match_delta(
@@ -226,41 +287,51 @@ def match_delta(
     must-link, and the delta records join them by score under the usual hard-evidence rules.
     Records named in steward decisions count as changed, so a decision always takes effect.
     ``clusters`` holds those affected records only; term frequencies still come from all records.
+    Only the delta's neighbourhood (mdm/matching/neighbourhood.py) is prepared and matched.
     """
     if not records.index.is_unique:
         raise ValueError("records must have a unique record_key index")
-    features = prepare(records)
-    n = features.size
-    must = _positions(records.index, must_link)
-    cannot = _positions(records.index, cannot_link)
-    is_delta = np.zeros(n, dtype=bool)
+    is_delta = np.zeros(len(records), dtype=bool)
     is_delta[records.index.get_indexer(delta)] = True  # isin on a string index is far slower
     # A steward's decision may be newer than the last run: its records are rematched too.
-    is_delta[np.r_[must[0], must[1], cannot[0], cannot[1]]] = True
-    kept = pd.Series(customer_of.reindex(records.index).to_numpy(dtype=object))
-    kept[is_delta] = None
-    blocking = candidate_pairs(
-        features,
-        rules=tuple(_touching(rule, is_delta) for rule in DEFAULT_RULES),
-        max_block_size=settings.max_block_size,
-        extra=(np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]]),
+    decided = _positions(records.index, [*must_link, *cannot_link])
+    is_delta[np.r_[decided[0], decided[1]]] = True
+    owner = customer_of.reindex(records.index).to_numpy(dtype=object)
+    owner_codes, owner_ids = pd.factorize(owner, use_na_sentinel=True)
+    near = find_neighbourhood(records, is_delta, settings.max_block_size)
+    scope = near.members
+    while True:  # at most twice: members added for clustering bring no new candidate pairs
+        chosen = np.flatnonzero(scope)
+        scored = _score_delta(
+            records.iloc[chosen],
+            is_delta[chosen],
+            owner[chosen],
+            near.shares,
+            {rule: mask[chosen] for rule, mask in near.oversized.items()},
+            parameters,
+            settings,
+            must_link,
+            cannot_link,
+        )
+        # A customer the delta can change is re-clustered whole, so all its members take part.
+        touched = pd.Index(owner_ids).get_indexer(list(scored.touched))
+        whole = scope | np.isin(owner_codes, touched[touched >= 0])
+        if not (whole & ~scope).any():
+            break
+        scope = whole
+    features, blocking, levels, scores = (
+        scored.features,
+        scored.blocking,
+        scored.levels,
+        scored.scores,
     )
-    touches = (
-        is_delta[blocking.pairs["left"].to_numpy()] | is_delta[blocking.pairs["right"].to_numpy()]
-    )
-    blocking = replace(blocking, pairs=blocking.pairs.loc[touches].reset_index(drop=True))
+    records, is_delta, kept = scored.records, scored.is_delta, scored.kept
+    must, cannot = scored.must, scored.cannot
+    n = features.size
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
-    levels = compare(features, left, right)
-    scores = score(levels, term_frequencies(features, left, levels), parameters)
     probability = scores["match_probability"].to_numpy()
-
-    # Affected: the delta, and every customer a pair could join it to or a change left behind.
-    close = probability >= settings.lower
-    reached = np.r_[left[close], right[close]]
-    old_customers = customer_of.reindex(records.index[is_delta]).dropna()
-    touched = set(kept.iloc[reached].dropna()) | set(old_customers)
-    affected = is_delta | kept.isin(touched).to_numpy()
+    affected = is_delta | kept.isin(scored.touched).to_numpy()
 
     # Unchanged members of an affected customer stay together: a star of must-links.
     members = pd.Series(np.flatnonzero(affected & kept.notna().to_numpy()))

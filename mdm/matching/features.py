@@ -148,6 +148,33 @@ def _without(codes: Codes, absent: np.ndarray) -> Codes:
     return Codes(np.where(absent, -1, codes.codes), codes.values)
 
 
+@dataclass(frozen=True)
+class BirthFields:
+    """A column of birth dates, parsed once per distinct value."""
+
+    date_codes: np.ndarray  # factorized raw values
+    parsed: pd.Series  # per distinct raw value: the Timestamp, NaT when unreadable
+    date: Codes  # the date as a key, for its term frequency
+    days: np.ndarray  # per record: days since 1970-01-01, NO_DATE when absent
+    year: np.ndarray  # per record: from birth_date, else birth_year; 0 when absent
+
+
+def birth_fields(records: pd.DataFrame) -> BirthFields:
+    """Birth date and year as the matcher keys them."""
+    date_codes, dates = _factorize(column(records, "birth_date"))
+    parsed = pd.Series(pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce"))
+    date_days = (parsed - pd.Timestamp(0)).dt.days.fillna(NO_DATE).to_numpy(dtype=np.int32)
+    stated_year = pd.to_numeric(column(records, "birth_year"), errors="coerce").fillna(0)
+    date_year = _broadcast(date_codes, parsed.dt.year.fillna(0).to_numpy(dtype=np.int32), 0)
+    return BirthFields(
+        date_codes=date_codes,
+        parsed=parsed,
+        date=_derive(date_codes, pd.Series(date_days).where(date_days != NO_DATE)),
+        days=_broadcast(date_codes, date_days, NO_DATE),
+        year=np.where(date_year > 0, date_year, stated_year.to_numpy()).astype(np.int32),
+    )
+
+
 def prepare(records: pd.DataFrame) -> Features:
     """Matching keys of standardized records (columns as in mdm.schema; any may be missing)."""
     keys = records.index.to_numpy(dtype=object)
@@ -173,12 +200,8 @@ def prepare(records: pd.DataFrame) -> Features:
     )
     looks_resident = id_values.str.fullmatch(_RESIDENT_ID).to_numpy(bool, na_value=False)
 
-    date_codes, dates = _factorize(column(records, "birth_date"))
-    parsed = pd.Series(pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce"))
-    date_days = (parsed - pd.Timestamp(0)).dt.days.fillna(NO_DATE).to_numpy(dtype=np.int32)
-    days = _broadcast(date_codes, date_days, NO_DATE)
-    stated_year = pd.to_numeric(column(records, "birth_year"), errors="coerce").fillna(0)
-    date_year = _broadcast(date_codes, parsed.dt.year.fillna(0).to_numpy(dtype=np.int32), 0)
+    birth = birth_fields(records)
+    date_codes, parsed = birth.date_codes, birth.parsed
 
     gender_codes, genders = _distinct_text(column(records, "gender"))
     gender_values = np.select(
@@ -202,9 +225,9 @@ def prepare(records: pd.DataFrame) -> Features:
         resident_id=valid & typed_resident & _broadcast(any_id.codes, looks_resident, False),
         id17=_without(_derive(any_id.codes, id_values.str[:17].where(long_id)), masked),
         id_stub=_derive(any_id.codes, stub.where(stub.str.fullmatch(r"[0-9X]{10}").fillna(False))),
-        birth_date=_derive(date_codes, pd.Series(date_days).where(date_days != NO_DATE)),
-        birth_days=days,
-        birth_year=np.where(date_year > 0, date_year, stated_year.to_numpy()).astype(np.int32),
+        birth_date=birth.date,
+        birth_days=birth.days,
+        birth_year=birth.year,
         birth_month=_broadcast(date_codes, parsed.dt.month.fillna(0).to_numpy(np.int32), 0),
         birth_day=_broadcast(date_codes, parsed.dt.day.fillna(0).to_numpy(np.int32), 0),
         gender=_broadcast(gender_codes, gender_values, -1).astype(np.int8),

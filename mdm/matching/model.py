@@ -9,6 +9,7 @@ value's frequency. The parameters come from ``train.fit`` as a JSON-serializable
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,19 +59,32 @@ class TermFrequencies:
     agreement: dict[str, float]
 
 
-def term_frequencies(features: Features, left: np.ndarray, levels: pd.DataFrame) -> TermFrequencies:
+def term_frequencies(
+    features: Features,
+    left: np.ndarray,
+    levels: pd.DataFrame,
+    population: Mapping[str, pd.Series] | None = None,
+) -> TermFrequencies:
     """On a TF level, P(agree on v | non-match) = u · f(v) / Σf² shares the level's u out over
     the values by how often random pairs agree on each, while P(agree on v | match) = m (the
     person has v), so the weight moves by log2(Σf² / f(v)). Keeping the level's own m/u matters
     for romanized_exact, which only pairs across scripts reach, so its m and u are both diluted.
+
+    ``population``: when ``features`` are a part of the records (an incremental run's
+    neighbourhood), the whole warehouse's share of each value, per Features field.
     """
     adjustment = {c: np.zeros(len(levels)) for c, _ in TERM_FREQUENCY}
     agreement = {}
     for (comparison, level_name), column in TERM_FREQUENCY.items():
         codes = getattr(features, column)
-        counted = ~features.partial if comparison == "name" else np.ones(features.size, dtype=bool)
-        shares = codes.frequency(counted)
-        total = float((shares**2).sum())
+        if population is None:
+            everyone = np.ones(features.size, dtype=bool)
+            shares = codes.frequency(~features.partial if comparison == "name" else everyone)
+            total = float((shares**2).sum())
+        else:
+            known = population[column]
+            total = float((known.to_numpy() ** 2).sum())
+            shares = known.reindex(pd.Index(codes.values, dtype=object)).to_numpy(dtype=float)
         on_level = levels[comparison].to_numpy() == level(comparison, level_name)
         value_share = shares[codes.codes[left[on_level]]]
         adjustment[comparison][on_level] += np.log2(total / value_share)
