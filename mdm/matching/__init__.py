@@ -291,6 +291,7 @@ def match_delta(
     """
     if not records.index.is_unique:
         raise ValueError("records must have a unique record_key index")
+    must_link, cannot_link = list(must_link), list(cannot_link)  # read once per pass
     is_delta = np.zeros(len(records), dtype=bool)
     is_delta[records.index.get_indexer(delta)] = True  # isin on a string index is far slower
     # A steward's decision may be newer than the last run: its records are rematched too.
