@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from expectations.suites import golden_customer_suite
 from expectations.verdicts import judge, prepare_checks
-from flows.local_data import local_data_flow
+from flows.local_data import local_data_flow, unwalked
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
 from mdm.matching.survive import find_conflicts, survive
 from mdm.schema import GOLDEN_FIELDS
@@ -371,7 +371,7 @@ def dedupe_flow(
     decided = records.index.intersection(pd.Index(state.newly_decided, dtype=object))
     delta = changed_records(run_records, state).union(decided)
     if incremental(delta, state, settings):
-        result = match_delta_task(records, delta, settings, state)
+        result = match_delta_task(records, delta, settings, unwalked(state))
     else:
-        result = match_task(records, settings, state)
-    return merge_task(records, result, state, warnings)
+        result = match_task(records, settings, unwalked(state))
+    return merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))

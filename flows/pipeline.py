@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from flows.dedupe import dedupe_flow
 from flows.enrich import TransactionFeed, enrich_flow
 from flows.ingest import ingest_channel, ingest_flow, repeated_deliveries
+from flows.local_data import unwalked
 from flows.validate import check_tables, validate_flow
 from mdm.config import ChannelsConfig, load_channels
 from mdm.errors import MdmError
@@ -213,7 +214,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 report_path=summary.report_path,
             )
             check_tables({"customer_xref": output.xref, "customer_segment": output.segments})
-            changes = watch.run("load", lambda: load_task(process.warehouse_url, output))
+            changes = watch.run("load", lambda: load_task(process.warehouse_url, unwalked(output)))
         except Exception as exc:
             with Session(engine) as session, session.begin():
                 fail_run(session, run_id=run_id, error=f"{type(exc).__name__}: {exc}"[:2000])
