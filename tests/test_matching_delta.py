@@ -132,3 +132,19 @@ def test_the_neighbourhood_scores_exactly_the_pairs_all_records_would(
         expected.sort_values(order).reset_index(drop=True),
         check_dtype=False,
     )
+
+
+def test_the_neighbourhood_names_real_blocking_rules(population: pd.DataFrame) -> None:
+    """Oversized blocks are passed on by rule name; a renamed rule would silently stop being
+    skipped in incremental runs."""
+    import numpy as np
+
+    from mdm.matching.blocking import DEFAULT_RULES
+    from mdm.matching.neighbourhood import find_neighbourhood
+
+    records = population.drop(columns="entity")
+    delta = np.zeros(len(records), dtype=bool)
+    delta[:10] = True
+    near = find_neighbourhood(records, delta, max_block_size=200)
+    assert set(near.oversized) <= {rule.name for rule in DEFAULT_RULES}
+    assert len(near.oversized) == 6 and near.members[:10].all()

@@ -26,7 +26,14 @@ from mdm.schema import GOLDEN_FIELDS
 from warehouse.db import create_warehouse_engine, migrate
 from warehouse.store import RunOutput, _write_customers, _write_source_records, _write_xref
 
-LOADED_TABLES = ("customer", "customer_history", "customer_xref", "source_record")
+LOADED_TABLES = (
+    "customer",
+    "customer_history",
+    "customer_xref",
+    "source_record",
+    "customer_segment",
+    "customer_segment_history",
+)
 NEW_KEY = "app:U999999999"
 DML = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 

@@ -746,29 +746,53 @@ def segment_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+SEGMENT_COLUMNS = ("segment_value", "score", "rule_version", "next_contact_due")
+
+
 def _write_segments(session: Session, output: RunOutput, now: dt.datetime) -> int:
-    """Replace the segments of this run's customers and keep every change in the history."""
+    """Write the assignments of this run's customers that are new or differ, delete those that
+    no longer hold, and keep every change of value in the history. An unchanged assignment is
+    left as stored, `assigned_at` included: it says since when the assignment holds."""
     segments = output.segments
     if segments.empty:
         return 0
+    key = ["customer_id", "segment_type"]
     customer_ids = list(segments["customer_id"].unique())
-    before = [
-        pd.read_sql(
-            sa.select(
-                CustomerSegment.customer_id,
-                CustomerSegment.segment_type,
-                CustomerSegment.segment_value,
-            ).where(CustomerSegment.customer_id.in_(chunk)),
-            session.connection(),
-        )
-        for chunk in _chunks(customer_ids)
-    ]
-    changes = segment_changes(pd.concat(before, ignore_index=True), segments)
-    for chunk in _chunks(customer_ids):
-        session.execute(sa.delete(CustomerSegment).where(CustomerSegment.customer_id.in_(chunk)))
+    stored = pd.concat(
+        [
+            pd.read_sql(
+                sa.select(*(getattr(CustomerSegment, c) for c in (*key, *SEGMENT_COLUMNS))).where(
+                    CustomerSegment.customer_id.in_(chunk)
+                ),
+                session.connection(),
+            )
+            for chunk in _chunks(customer_ids)
+        ],
+        ignore_index=True,
+    )
+    changes = segment_changes(stored, segments)
+    both = stored.merge(
+        segments[[*key, *SEGMENT_COLUMNS]],
+        on=key,
+        how="outer",
+        suffixes=("_stored", ""),
+        indicator=True,
+    )
+    differs = (both["_merge"] == "both") & ~_same_segment(both)
+    stale = both.loc[(both["_merge"] == "left_only") | differs, key]
+    for segment_type, group in stale.groupby("segment_type"):
+        for chunk in _chunks(group["customer_id"].tolist()):
+            session.execute(
+                sa.delete(CustomerSegment).where(
+                    CustomerSegment.segment_type == segment_type,
+                    CustomerSegment.customer_id.in_(chunk),
+                )
+            )
+    fresh = both.loc[(both["_merge"] == "right_only") | differs, key]
+    written = segments.merge(fresh, on=key)
     rows = [
         {**{name: db_ready(value) for name, value in row.items()}, "assigned_at": now}
-        for row in segments.to_dict("records")
+        for row in written.to_dict("records")
     ]
     for chunk in _chunks(rows):
         session.execute(sa.insert(CustomerSegment), list(chunk))
@@ -787,6 +811,22 @@ def _write_segments(session: Session, output: RunOutput, now: dt.datetime) -> in
     for chunk in _chunks(history):
         session.execute(sa.insert(CustomerSegmentHistory), list(chunk))
     return len(history)
+
+
+def _same_segment(both: pd.DataFrame) -> pd.Series:
+    """Stored and new assignment agree: texts equal, scores to 1e-9, due dates the same day
+    (missing equals missing)."""
+    same = pd.Series(True, index=both.index)
+    for name in ("segment_value", "rule_version"):
+        old, new = both[f"{name}_stored"], both[name]
+        same &= (old.astype(object) == new.astype(object)) | (old.isna() & new.isna())
+    old_score = pd.to_numeric(both["score_stored"], errors="coerce")
+    new_score = pd.to_numeric(both["score"], errors="coerce")
+    same &= ((old_score - new_score).abs() <= 1e-9) | (old_score.isna() & new_score.isna())
+    old_due = pd.to_datetime(both["next_contact_due_stored"], errors="coerce")
+    new_due = pd.to_datetime(both["next_contact_due"], errors="coerce")
+    same &= (old_due == new_due) | (old_due.isna() & new_due.isna())
+    return same
 
 
 def _write_alerts(session: Session, output: RunOutput, now: dt.datetime) -> int:
