@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from warehouse_io import read, run_into
+from warehouse_io import NEW_KEY, read, run_into, second_delivery
 
 from flows.pipeline import RunSummary
 from mdm.generate import generate
-
-NEW_KEY = "app:U999999999"
 
 
 @pytest.fixture(scope="module")
@@ -22,27 +17,6 @@ def first_delivery(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("first")
     generate(folder, customers=150, seed=11)
     return folder
-
-
-def second_delivery(first: Path, into: Path) -> tuple[str, str]:
-    """The first delivery again, plus one new app record of a person the app already knows
-    (same id, phone and email) and one changed app record (a new email).
-    Returns (key of the copied record, key of the changed record)."""
-    shutil.copytree(first, into)
-    path = into / "app_users.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    unmasked = [
-        i
-        for i, row in enumerate(rows)
-        if re.fullmatch(r"\d{17}[\dX]", str(row.get("id_no") or "")) and row.get("email")
-    ]
-    copied, changed = unmasked[0], unmasked[1]
-    rows.append({**rows[copied], "user_id": NEW_KEY.partition(":")[2]})
-    rows[changed]["email"] = "changed.address@example.com"
-    path.write_text(
-        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
-    )
-    return f"app:{rows[copied]['user_id']}", f"app:{rows[changed]['user_id']}"
 
 
 def run(sources: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunSummary:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from warehouse_io import read, run_into
+from warehouse_io import NEW_KEY, read, run_into, second_delivery
 
 from flows.pipeline import RunSummary
 from mdm.generate import generate
@@ -34,7 +33,6 @@ LOADED_TABLES = (
     "customer_segment",
     "customer_segment_history",
 )
-NEW_KEY = "app:U999999999"
 DML = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 
 
@@ -101,27 +99,6 @@ def snapshot(url: str) -> dict[str, dict[Any, dict[str, Any]]]:
     }
 
 
-def change_one_record_and_add_one(first: Path, into: Path) -> str:
-    """The delivery again with a new email on one app record, plus a copy of another app record
-    under a new id (the same person, so it joins that person's customer). Returns the changed
-    record's key."""
-    shutil.copytree(first, into)
-    path = into / "app_users.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    with_email = [
-        i
-        for i, row in enumerate(rows)
-        if re.fullmatch(r"\d{17}[\dX]", str(row.get("id_no") or "")) and row.get("email")
-    ]
-    copied, changed = with_email[0], with_email[1]
-    rows.append({**rows[copied], "user_id": NEW_KEY.partition(":")[2]})
-    rows[changed]["email"] = "changed.address@example.com"
-    path.write_text(
-        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
-    )
-    return f"app:{rows[changed]['user_id']}"
-
-
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
 def test_an_unchanged_rerun_writes_no_customer_xref_or_source_record(
@@ -152,7 +129,7 @@ def test_a_changed_and_a_new_record_rewrite_only_the_rows_they_affect(
 ) -> None:
     first = run(delivery, warehouse_url, monkeypatch, tmp_path)
     before = snapshot(warehouse_url)
-    changed_key = change_one_record_and_add_one(delivery, tmp_path / "second")
+    _, changed_key = second_delivery(delivery, tmp_path / "second")
 
     second = run(tmp_path / "second", warehouse_url, monkeypatch, tmp_path)
     after = snapshot(warehouse_url)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +31,27 @@ def read(url: str, query: str, **params: object) -> pd.DataFrame:
         frame = pd.read_sql(sa.text(query), connection, params=params)
     engine.dispose()
     return frame
+
+
+NEW_KEY = "app:U999999999"  # the record second_delivery adds
+
+
+def second_delivery(first: Path, into: Path) -> tuple[str, str]:
+    """The first delivery again, plus one new app record of a person the app already knows
+    (same id, phone and email) and one changed app record (a new email).
+    Returns (key of the copied record, key of the changed record)."""
+    shutil.copytree(first, into)
+    path = into / "app_users.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    unmasked = [
+        i
+        for i, row in enumerate(rows)
+        if re.fullmatch(r"\d{17}[\dX]", str(row.get("id_no") or "")) and row.get("email")
+    ]
+    copied, changed = unmasked[0], unmasked[1]
+    rows.append({**rows[copied], "user_id": NEW_KEY.partition(":")[2]})
+    rows[changed]["email"] = "changed.address@example.com"
+    path.write_text(
+        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
+    )
+    return f"app:{rows[copied]['user_id']}", f"app:{rows[changed]['user_id']}"
