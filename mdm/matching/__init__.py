@@ -89,6 +89,30 @@ def _positions(index: pd.Index, links: Iterable[tuple[str, str]]) -> tuple[np.nd
     return a[known].astype(np.int64), b[known].astype(np.int64)
 
 
+def _cluster(
+    features: Features,
+    left: np.ndarray,
+    right: np.ndarray,
+    probability: np.ndarray,
+    settings: MatchSettings,
+    must: tuple[np.ndarray, np.ndarray],
+    cannot: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Cluster position per record: pairs at or above ``upper`` merge, never joining two
+    different valid resident IDs or a cannot-link pair (full and incremental runs alike)."""
+    return cluster(
+        features.size,
+        left,
+        right,
+        probability,
+        threshold=settings.upper,
+        identity=np.where(features.resident_id, features.id_number.codes, -1),
+        must_link=must,
+        cannot_link=cannot,
+        rank=features.rank,
+    )
+
+
 def match_records(
     records: pd.DataFrame,
     *,
@@ -104,7 +128,6 @@ def match_records(
     if not records.index.is_unique:
         raise ValueError("records must have a unique record_key index")
     features = prepare(records)
-    n = features.size
     must = _positions(records.index, must_link)
     cannot = _positions(records.index, cannot_link)
     blocking = candidate_pairs(
@@ -124,17 +147,7 @@ def match_records(
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
 
-    position = cluster(
-        n,
-        left,
-        right,
-        probability,
-        threshold=settings.upper,
-        identity=np.where(features.resident_id, features.id_number.codes, -1),
-        must_link=must,
-        cannot_link=cannot,
-        rank=features.rank,
-    )
+    position = _cluster(features, left, right, probability, settings, must, cannot)
     keys = features.keys
     return MatchResult(
         clusters=pd.Series(keys[position], index=records.index, name="cluster", dtype=object),
@@ -328,7 +341,6 @@ def match_delta(
     )
     records, is_delta, kept = scored.records, scored.is_delta, scored.kept
     must, cannot = scored.must, scored.cannot
-    n = features.size
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
     probability = scores["match_probability"].to_numpy()
@@ -338,17 +350,8 @@ def match_delta(
     members = pd.Series(np.flatnonzero(affected & kept.notna().to_numpy()))
     hub = members.groupby(kept.iloc[members].to_numpy()).transform("first")
     star = (hub.to_numpy(dtype=np.int64), members.to_numpy(dtype=np.int64))
-    position = cluster(
-        n,
-        left,
-        right,
-        probability,
-        threshold=settings.upper,
-        identity=np.where(features.resident_id, features.id_number.codes, -1),
-        must_link=(np.r_[must[0], star[0]], np.r_[must[1], star[1]]),
-        cannot_link=cannot,
-        rank=features.rank,
-    )
+    star_and_must = (np.r_[must[0], star[0]], np.r_[must[1], star[1]])
+    position = _cluster(features, left, right, probability, settings, star_and_must, cannot)
     keys = features.keys
     return MatchResult(
         clusters=pd.Series(
