@@ -143,12 +143,13 @@ def read_state(session: Session) -> WarehouseState:
     )
     xref.index = pd.Index(xref["source_system"] + ":" + xref["source_record_id"], dtype=object)
     customer_of = xref["customer_id"].astype(object)
-    parameters = session.execute(
-        sa.select(PipelineRun.match_parameters)
+    last_success = session.execute(
+        sa.select(PipelineRun.match_parameters, PipelineRun.started_at)
         .where(PipelineRun.status == "success")
         .order_by(PipelineRun.finished_at.desc())
         .limit(1)
-    ).scalar()
+    ).first()
+    parameters, last_start = last_success if last_success is not None else (None, None)
     columns = [
         sa.cast(c, sa.Text).label(c.name) if c.name == "field_sources" else c
         for c in Customer.__table__.columns
@@ -163,12 +164,6 @@ def read_state(session: Session) -> WarehouseState:
     else:
         customers["last_txn_at"] = last_txn.dt.tz_localize(CHINA_TZ)
     must, cannot = _pair_decisions(session)
-    last_start = session.execute(
-        sa.select(PipelineRun.started_at)
-        .where(PipelineRun.status == "success")
-        .order_by(PipelineRun.finished_at.desc())
-        .limit(1)
-    ).scalar()
     highest = session.execute(sa.select(sa.func.max(Customer.customer_id))).scalar()
     return WarehouseState(
         records=records,
@@ -729,20 +724,14 @@ def read_current_segments(session: Session) -> pd.DataFrame:
     )
 
 
-def segment_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+def segment_changes(both: pd.DataFrame) -> pd.DataFrame:
     """Assignments whose value differs: customer_id, segment_type, old_value, new_value,
-    rule_version. A missing side (first assignment, leaving a campaign list) is null."""
-    key = ["customer_id", "segment_type"]
-    merged = before[[*key, "segment_value"]].merge(
-        after[[*key, "segment_value", "rule_version"]],
-        on=key,
-        how="outer",
-        suffixes=("_old", "_new"),
-    )
-    old, new = merged["segment_value_old"], merged["segment_value_new"]
+    rule_version. ``both``: stored and new assignments outer-joined on the key (stored columns
+    suffixed ``_stored``); a missing side (first assignment, leaving a campaign list) is null."""
+    old, new = both["segment_value_stored"], both["segment_value"]
     changed = (old != new) & ~(old.isna() & new.isna())
-    return merged.loc[changed].rename(
-        columns={"segment_value_old": "old_value", "segment_value_new": "new_value"}
+    return both.loc[changed].rename(
+        columns={"segment_value_stored": "old_value", "segment_value": "new_value"}
     )
 
 
@@ -770,7 +759,6 @@ def _write_segments(session: Session, output: RunOutput, now: dt.datetime) -> in
         ],
         ignore_index=True,
     )
-    changes = segment_changes(stored, segments)
     both = stored.merge(
         segments[[*key, *SEGMENT_COLUMNS]],
         on=key,
@@ -778,6 +766,7 @@ def _write_segments(session: Session, output: RunOutput, now: dt.datetime) -> in
         suffixes=("_stored", ""),
         indicator=True,
     )
+    changes = segment_changes(both)
     differs = (both["_merge"] == "both") & ~_same_segment(both)
     stale = both.loc[(both["_merge"] == "left_only") | differs, key]
     for segment_type, group in stale.groupby("segment_type"):
