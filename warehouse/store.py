@@ -481,7 +481,7 @@ def _customer_values(row: dict[str, Any]) -> dict[str, Any]:
 # quality_score, count_sources or field_sources alone rewrites the row but makes no new version:
 # updated_at and customer_history follow the golden fields (and a reactivation) only.
 CUSTOMER_BOOKKEEPING = ("quality_score", "count_sources", "field_sources", "is_active")
-SCORE_TOLERANCE = 1e-9  # quality and match scores: a closer difference is float noise
+SCORE_TOLERANCE = 1e-9  # quality, match and segment scores: a closer difference is float noise
 
 
 def _bookkeeping(row: dict[str, Any]) -> dict[str, Any]:
@@ -655,6 +655,17 @@ def _bookkeeping_differs(before: dict[str, Any], row: dict[str, Any]) -> bool:
     )
 
 
+def _same_scores(old: pd.Series, new: pd.Series) -> np.ndarray:
+    """_same_score over two aligned columns (a null stored score reads as NaN)."""
+    return np.isclose(
+        pd.to_numeric(old, errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(new, errors="coerce").to_numpy(dtype=float),
+        rtol=0,
+        atol=SCORE_TOLERANCE,
+        equal_nan=True,
+    )
+
+
 def _same_score(old: float | None, new: float | None) -> bool:
     """Equal to SCORE_TOLERANCE; a missing score (NaN is stored as NULL) equals a missing one."""
     old_missing = old is None or math.isnan(old)
@@ -680,13 +691,7 @@ def _write_xref(session: Session, output: RunOutput, now: dt.datetime) -> None:
         )
         # a record the warehouse lacks has a null stored customer, so it counts as moved
         moved = stored["customer_id"].to_numpy() != chunk["customer_id"].to_numpy()
-        rescored = ~np.isclose(
-            stored["match_score"].to_numpy(dtype=float),
-            chunk["match_score"].to_numpy(dtype=float),
-            rtol=0,
-            atol=SCORE_TOLERANCE,
-            equal_nan=True,
-        )
+        rescored = ~_same_scores(stored["match_score"], chunk["match_score"])
         changed = moved | rescored
         known = stored["customer_id"].notna().to_numpy()
         rows = [
@@ -803,15 +808,13 @@ def _write_segments(session: Session, output: RunOutput, now: dt.datetime) -> in
 
 
 def _same_segment(both: pd.DataFrame) -> pd.Series:
-    """Stored and new assignment agree: texts equal, scores to 1e-9, due dates the same day
-    (missing equals missing)."""
+    """Stored and new assignment agree: texts equal, scores to SCORE_TOLERANCE, due dates the
+    same day (missing equals missing)."""
     same = pd.Series(True, index=both.index)
     for name in ("segment_value", "rule_version"):
         old, new = both[f"{name}_stored"], both[name]
         same &= (old.astype(object) == new.astype(object)) | (old.isna() & new.isna())
-    old_score = pd.to_numeric(both["score_stored"], errors="coerce")
-    new_score = pd.to_numeric(both["score"], errors="coerce")
-    same &= ((old_score - new_score).abs() <= 1e-9) | (old_score.isna() & new_score.isna())
+    same &= _same_scores(both["score_stored"], both["score"])
     old_due = pd.to_datetime(both["next_contact_due_stored"], errors="coerce")
     new_due = pd.to_datetime(both["next_contact_due"], errors="coerce")
     same &= (old_due == new_due) | (old_due.isna() & new_due.isna())
