@@ -155,6 +155,7 @@ def stage_incremental(folder: Path) -> dict[str, Any]:
     from flows.dedupe import changed_records, combine_with_state, incremental, merge_task
     from mdm.evaluate import pairwise_scores, read_truth
     from mdm.matching import MatchSettings, match_delta, match_records
+    from mdm.matching.keys import record_keys
     from warehouse.store import WarehouseState
 
     valid = _valid(folder)
@@ -165,23 +166,33 @@ def stage_incremental(folder: Path) -> dict[str, Any]:
     )
     started = time.perf_counter()
     full = merge_task.fn(base, match_records(base), empty, [])
+    base_keys = record_keys(base)  # the dedupe flow computes them for the load to store
     full_seconds = time.perf_counter() - started
 
     parameters = full.parameters
     state = WarehouseState(
         records=base,
-        customer_of=full.xref["customer_id"],
+        # as read_state gives it: in the records' order and index, customer ids as codes
+        customer_of=full.xref["customer_id"].reindex(base.index).astype("category"),
         customers=full.customers,
         raw_hashes=base["raw_hash"],
-        match_scores=full.xref["match_score"],
+        match_scores=full.xref["match_score"].reindex(base.index),
         match_parameters=parameters,
         next_customer_number=len(full.customers) + 1,
+        match_keys=base_keys,
     )
     started = time.perf_counter()
-    records = combine_with_state(new, state)
+    combined = combine_with_state(new, state, record_keys(new))
+    records = combined.records
     delta = changed_records(new, state)
     assert incremental(delta, state, MatchSettings())
-    result = match_delta(records, delta=delta, customer_of=state.customer_of, parameters=parameters)
+    result = match_delta(
+        records,
+        delta=delta,
+        customer_of=combined.customer_of,
+        parameters=parameters,
+        keys=combined.keys,
+    )
     after = merge_task.fn(records, result, state, [])
     seconds = time.perf_counter() - started
     quality = pairwise_scores(after.xref["customer_id"], read_truth(folder / "truth.csv"))

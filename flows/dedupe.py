@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -22,6 +23,7 @@ from expectations.suites import golden_customer_suite
 from expectations.verdicts import judge, prepare_checks
 from flows.local_data import local_data_flow, unwalked
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
+from mdm.matching.keys import record_keys
 from mdm.matching.survive import find_conflicts, survive
 from mdm.schema import GOLDEN_FIELDS
 from warehouse.store import FieldOverride, WarehouseState, format_customer_id
@@ -43,6 +45,9 @@ class DedupeResult:
     blocking_counts: dict[str, int] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     merges: int = 0  # records that joined another record's customer
+    # KEY_COLUMNS of the run's records, and of stored records whose keys must be rewritten
+    match_keys: pd.DataFrame | None = None
+    refreshed_keys: pd.DataFrame | None = None
 
 
 def assign_customer_ids(
@@ -218,17 +223,22 @@ def match_task(
 
 @task(cache_policy=NO_CACHE)
 def match_delta_task(
-    records: pd.DataFrame, delta: pd.Index, settings: MatchSettings, state: WarehouseState
+    records: pd.DataFrame,
+    delta: pd.Index,
+    settings: MatchSettings,
+    state: WarehouseState,
+    combined: Combined,
 ) -> MatchResult:
     assert state.match_parameters is not None  # checked by incremental()
     return match_delta(
         records,
         delta=delta,
-        customer_of=state.customer_of,
+        customer_of=combined.customer_of,
         parameters=state.match_parameters,
         settings=settings,
         must_link=state.must_link,
         cannot_link=state.cannot_link,
+        keys=combined.keys,
     )
 
 
@@ -262,15 +272,17 @@ def merge_task(
     matched = records.loc[result.clusters.index]
     id_of, retired = assign_customer_ids(
         result.clusters,
-        state.customer_of.reindex(result.clusters.index),
+        state.customer_of.reindex(result.clusters.index).astype(object),
         next_number=state.next_customer_number,
     )
     golden, chosen_sources = survive(matched, result.clusters)
     golden = golden[list(GOLDEN_FIELDS)].copy()
     golden["count_sources"] = result.clusters.value_counts().reindex(golden.index).astype(int)
-    golden["field_sources"] = [
-        {name: key for name, key in sources.items() if key is not None}
-        for sources in chosen_sources.reindex(golden.index).to_dict("records")
+    sources = chosen_sources.reindex(golden.index)
+    names = list(sources.columns)
+    golden["field_sources"] = [  # zip over columns: to_dict("records") boxes every cell slowly
+        {name: key for name, key in zip(names, row, strict=True) if key is not None}
+        for row in zip(*(sources[name].to_numpy(dtype=object) for name in names), strict=True)
     ]
     golden.index = golden.index.map(id_of)
     golden.index.name = "customer_id"
@@ -281,16 +293,18 @@ def merge_task(
         {"customer_id": result.clusters.map(id_of), "match_score": record_scores(result)}
     )
     incomplete = incomplete_tasks(golden)
+    # Both records of a possible match were re-clustered (a pair at or above `lower` touches
+    # its customers), so the fresh xref answers them without a lookup table of every record.
+    possible = possible_match_tasks(result, xref["customer_id"])
     carried_xref, carried_customers = carried_over(state, xref.index, golden.index)
     if len(carried_xref):
         xref = pd.concat([xref, carried_xref])
         golden = pd.concat([golden, carried_customers[golden.columns]])
-    customer_of = xref["customer_id"]
     tasks = (
-        possible_match_tasks(result, customer_of)
+        possible
         + conflict_tasks(find_conflicts(matched, result.clusters), id_of)
         + incomplete
-        + invalid_tasks(warnings, customer_of)
+        + invalid_tasks(warnings, xref["customer_id"])
     )
     return DedupeResult(
         xref=xref,
@@ -313,14 +327,19 @@ def carried_over(
     Boolean masks rather than index set operations: on a million records, sorting and
     re-hashing the keys cost more than the rest of an incremental merge.
     """
-    untouched = ~state.customer_of.index.isin(matched)
-    customer_ids = state.customer_of[untouched]
+    held = state.customer_of
+    untouched = np.ones(len(held), dtype=bool)
+    positions = held.index.get_indexer(matched)  # the lookup table is built once per run
+    untouched[positions[positions >= 0]] = False
+    customer_ids = held[untouched]
     scores = state.match_scores
-    if not scores.index.equals(state.customer_of.index):
-        scores = scores.reindex(state.customer_of.index)
+    if not scores.index.equals(held.index):
+        scores = scores.reindex(held.index)
     xref = pd.DataFrame({"customer_id": customer_ids, "match_score": scores[untouched].fillna(1.0)})
     customers = pd.Index(state.customers.index, dtype=object)  # Arrow strings search slowly
-    kept = customers.isin(pd.unique(customer_ids.to_numpy())) & ~customers.isin(survived)
+    # unique() of a categorical (as read_state gives) looks at codes, not a million strings
+    referenced = customers.isin(np.asarray(customer_ids.unique(), dtype=object))
+    kept = referenced & ~customers.isin(survived)
     return xref, state.customers.loc[kept]
 
 
@@ -346,13 +365,49 @@ def apply_overrides(
     return golden
 
 
-def combine_with_state(run_records: pd.DataFrame, state: WarehouseState) -> pd.DataFrame:
-    """This run's records plus the warehouse's records this run did not bring again."""
-    earlier = state.records.loc[~state.records.index.isin(run_records.index)]
-    if earlier.empty:
-        return run_records
-    columns = [c for c in run_records.columns if c in earlier.columns]
-    return pd.concat([run_records, earlier[columns]])
+@dataclass(frozen=True)
+class Combined:
+    """This run's records plus the warehouse's records it did not bring again, and what the
+    matcher needs of each, in the same order."""
+
+    records: pd.DataFrame
+    keys: pd.DataFrame | None  # KEY_COLUMNS: the run's computed now, the others' as stored
+    customer_of: pd.Series  # each record's customer before this run (NaN: not in the warehouse)
+
+
+def combine_with_state(
+    run_records: pd.DataFrame, state: WarehouseState, run_keys: pd.DataFrame
+) -> Combined:
+    """The run's records and the warehouse's others, with their match keys (None when the state
+    holds no keys) and their customers aligned, so the matcher looks nothing up by key."""
+    stored = state.records.index
+    owner = state.customer_of
+    if not owner.index.equals(stored):  # read_state reads both in one order
+        owner = owner.reindex(stored)
+    found = stored.get_indexer(run_records.index)  # one lookup table, shared with raw_hashes
+    earlier = np.ones(len(stored), dtype=bool)
+    earlier[found[found >= 0]] = False
+    brought = pd.Series(owner.array.take(found, allow_fill=True), index=run_records.index)
+    customer_of = pd.concat([brought, owner.loc[earlier]])
+    keys = None
+    if state.match_keys is not None:
+        keys = pd.concat([run_keys, state.match_keys.loc[earlier]])
+    if not earlier.any():
+        return Combined(run_records, keys, customer_of)
+    columns = [c for c in run_records.columns if c in state.records.columns]
+    records = pd.concat([run_records, state.records.loc[earlier, columns]])
+    customer_of.index = records.index  # a view of it: the matcher sees they align at once
+    return Combined(records, keys, customer_of)
+
+
+def keys_to_refresh(run_keys: pd.DataFrame, state: WarehouseState) -> pd.DataFrame:
+    """Keys for the stored records whose stored keys were missing or stale: the run's fresh keys
+    for those it brought, the ones recomputed on reading for the rest."""
+    stale = state.recomputed_keys
+    if state.match_keys is None or stale.empty:
+        return run_keys.iloc[:0]
+    brought = stale.isin(run_keys.index)
+    return pd.concat([run_keys.loc[stale[brought]], state.match_keys.loc[stale[~brought]]])
 
 
 @local_data_flow(name="dedupe")
@@ -367,11 +422,16 @@ def dedupe_flow(
     Incremental when it can be (see the module docstring): the result is the same customers
     for the records that did not change, at a fraction of the work.
     """
-    records = combine_with_state(run_records, state)
+    run_keys = record_keys(run_records)
+    combined = combine_with_state(run_records, state, run_keys)
+    records = combined.records
     decided = records.index.intersection(pd.Index(state.newly_decided, dtype=object))
     delta = changed_records(run_records, state).union(decided)
     if incremental(delta, state, settings):
-        result = match_delta_task(records, delta, settings, unwalked(state))
+        result = match_delta_task(records, delta, settings, unwalked(state), unwalked(combined))
     else:
         result = match_task(records, settings, unwalked(state))
-    return merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))
+    deduped = merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))
+    deduped.match_keys = run_keys
+    deduped.refreshed_keys = keys_to_refresh(run_keys, state)
+    return deduped

@@ -212,6 +212,8 @@ def _run(settings: RunSettings) -> RunSummary:
                 },
                 match_parameters=deduped.parameters,
                 report_path=summary.report_path,
+                match_keys=deduped.match_keys,
+                refreshed_keys=deduped.refreshed_keys,
             )
             check_tables({"customer_xref": output.xref, "customer_segment": output.segments})
             changes = watch.run("load", lambda: load_task(process.warehouse_url, unwalked(output)))

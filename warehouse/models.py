@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -105,6 +106,9 @@ class SourceRecord(Base):
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
     ingested_at: Mapped[dt.datetime] = mapped_column(Timestamp)
     last_run_id: Mapped[str] = mapped_column(String(36))
+    # Blocking keys and term-frequency values as hashes (mdm/matching/keys.py): internal to
+    # matching, not part of the contract downstream apps read.
+    match_keys: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class CustomerXref(Base):

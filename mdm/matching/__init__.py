@@ -22,6 +22,7 @@ from mdm.matching.blocking import DEFAULT_RULES, Blocking, BlockingRule, candida
 from mdm.matching.cluster import cluster
 from mdm.matching.compare import COMPARISONS, compare, level
 from mdm.matching.features import Features, prepare
+from mdm.matching.keys import record_keys
 from mdm.matching.model import explain, score, term_frequencies
 from mdm.matching.neighbourhood import find_neighbourhood
 from mdm.matching.train import TrainingSettings, fit
@@ -226,38 +227,61 @@ def _touching(
     return replace(rule, key=key)
 
 
-@dataclass(frozen=True)
-class _DeltaScores:
-    """The delta's candidate pairs within a set of records, scored with saved parameters."""
-
-    records: pd.DataFrame
-    is_delta: np.ndarray
-    kept: pd.Series  # by position: the customer each unchanged record had, None for the delta
-    features: Features
-    blocking: Blocking
-    levels: pd.DataFrame
-    scores: pd.DataFrame
-    must: tuple[np.ndarray, np.ndarray]
-    cannot: tuple[np.ndarray, np.ndarray]
-    touched: set[Any]  # customers a pair could join the delta to, or a change left behind
-
-
-def _score_delta(
+def match_delta(
     records: pd.DataFrame,
-    is_delta: np.ndarray,
-    owner: np.ndarray,
-    shares: dict[str, pd.Series],
-    oversized: dict[str, np.ndarray],
+    *,
+    delta: pd.Index,
+    customer_of: pd.Series,
     parameters: dict[str, Any],
-    settings: MatchSettings,
-    must_link: Iterable[tuple[str, str]],
-    cannot_link: Iterable[tuple[str, str]],
-) -> _DeltaScores:
+    settings: MatchSettings = MatchSettings(),
+    must_link: Iterable[tuple[str, str]] = (),
+    cannot_link: Iterable[tuple[str, str]] = (),
+    keys: pd.DataFrame | None = None,
+) -> MatchResult:
+    """Match only the ``delta`` records (new or changed) against all ``records``, with saved
+    ``parameters``; every other record keeps its customer (``customer_of``) unscored.
+
+    Candidate pairs are those with a delta record on one side. The customers those pairs could
+    change (any customer reached by a pair at or above ``lower``, and the old customer of each
+    changed record) are re-clustered: their unchanged members stay linked as by a steward's
+    must-link, and the delta records join them by score under the usual hard-evidence rules.
+    Records named in steward decisions count as changed, so a decision always takes effect.
+    ``clusters`` holds those affected records only; term frequencies still come from all records.
+
+    Only the delta's neighbourhood (mdm/matching/neighbourhood.py) and the other members of its
+    records' customers are prepared and matched: every pair with a delta record lies within the
+    neighbourhood, and every customer such a pair can change is then whole. The neighbourhood is
+    found from ``keys`` (keys.record_keys of ``records``, in their order; the warehouse stores
+    them, so a run need not compute them for records it did not bring); computed when omitted.
+    ``customer_of`` is fastest indexed by ``records.index`` itself, and as a categorical.
+    """
+    if not records.index.is_unique:
+        raise ValueError("records must have a unique record_key index")
+    must_link, cannot_link = list(must_link), list(cannot_link)
+    is_delta = np.zeros(len(records), dtype=bool)
+    is_delta[records.index.get_indexer(delta)] = True  # isin on a string index is far slower
+    # A steward's decision may be newer than the last run: its records are rematched too.
+    decided = _positions(records.index, [*must_link, *cannot_link])
+    is_delta[np.r_[decided[0], decided[1]]] = True
+    if keys is None:
+        keys = record_keys(records)
+    elif len(keys) != len(records):
+        raise ValueError(f"keys for {len(keys)} records, but {len(records)} records")
+    # equals() is instant for the same index or a view of it (Index.is_), as callers pass
+    aligned = customer_of.index.equals(records.index)
+    owners = customer_of if aligned else customer_of.reindex(records.index)
+    near = find_neighbourhood(keys, is_delta, settings.max_block_size)
+    # A customer the delta can change is re-clustered whole, so all its members take part.
+    near_customers = owners.iloc[np.flatnonzero(near.members)].dropna().unique()
+    chosen = np.flatnonzero(near.members | owners.isin(near_customers).to_numpy())
+    records, is_delta = records.iloc[chosen], is_delta[chosen]
+    owner = pd.factorize(owners.iloc[chosen].to_numpy(dtype=object), use_na_sentinel=True)[0]
+    kept = np.where(is_delta, -1, owner)  # the customer each unchanged record had
+
     features = prepare(records)
     must = _positions(records.index, must_link)
     cannot = _positions(records.index, cannot_link)
-    kept = pd.Series(owner, dtype=object)
-    kept[is_delta] = None
+    oversized = {rule: mask[chosen] for rule, mask in near.oversized.items()}
     blocking = candidate_pairs(
         features,
         rules=tuple(_touching(rule, is_delta, oversized.get(rule.name)) for rule in DEFAULT_RULES),
@@ -271,91 +295,23 @@ def _score_delta(
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
     levels = compare(features, left, right)
-    scores = score(levels, term_frequencies(features, left, levels, shares), parameters)
-    close = scores["match_probability"].to_numpy() >= settings.lower
-    reached = np.r_[left[close], right[close]]
-    old_customers = pd.Series(owner[is_delta], dtype=object).dropna()
-    touched = set(kept.iloc[reached].dropna()) | set(old_customers)
-    return _DeltaScores(
-        records, is_delta, kept, features, blocking, levels, scores, must, cannot, touched
-    )
-
-
-def match_delta(
-    records: pd.DataFrame,
-    *,
-    delta: pd.Index,
-    customer_of: pd.Series,
-    parameters: dict[str, Any],
-    settings: MatchSettings = MatchSettings(),
-    must_link: Iterable[tuple[str, str]] = (),
-    cannot_link: Iterable[tuple[str, str]] = (),
-) -> MatchResult:
-    """Match only the ``delta`` records (new or changed) against all ``records``, with saved
-    ``parameters``; every other record keeps its customer (``customer_of``) unscored.
-
-    Candidate pairs are those with a delta record on one side. The customers those pairs could
-    change (any customer reached by a pair at or above ``lower``, and the old customer of each
-    changed record) are re-clustered: their unchanged members stay linked as by a steward's
-    must-link, and the delta records join them by score under the usual hard-evidence rules.
-    Records named in steward decisions count as changed, so a decision always takes effect.
-    ``clusters`` holds those affected records only; term frequencies still come from all records.
-    Only the delta's neighbourhood (mdm/matching/neighbourhood.py) is prepared and matched.
-    """
-    if not records.index.is_unique:
-        raise ValueError("records must have a unique record_key index")
-    must_link, cannot_link = list(must_link), list(cannot_link)  # read once per pass
-    is_delta = np.zeros(len(records), dtype=bool)
-    is_delta[records.index.get_indexer(delta)] = True  # isin on a string index is far slower
-    # A steward's decision may be newer than the last run: its records are rematched too.
-    decided = _positions(records.index, [*must_link, *cannot_link])
-    is_delta[np.r_[decided[0], decided[1]]] = True
-    owner = customer_of.reindex(records.index).to_numpy(dtype=object)
-    owner_codes, owner_ids = pd.factorize(owner, use_na_sentinel=True)
-    near = find_neighbourhood(records, is_delta, settings.max_block_size)
-    scope = near.members
-    while True:  # at most twice: members added for clustering bring no new candidate pairs
-        chosen = np.flatnonzero(scope)
-        scored = _score_delta(
-            records.iloc[chosen],
-            is_delta[chosen],
-            owner[chosen],
-            near.shares,
-            {rule: mask[chosen] for rule, mask in near.oversized.items()},
-            parameters,
-            settings,
-            must_link,
-            cannot_link,
-        )
-        # A customer the delta can change is re-clustered whole, so all its members take part.
-        touched = pd.Index(owner_ids).get_indexer(list(scored.touched))
-        whole = scope | np.isin(owner_codes, touched[touched >= 0])
-        if not (whole & ~scope).any():
-            break
-        scope = whole
-    features, blocking, levels, scores = (
-        scored.features,
-        scored.blocking,
-        scored.levels,
-        scored.scores,
-    )
-    records, is_delta, kept = scored.records, scored.is_delta, scored.kept
-    must, cannot = scored.must, scored.cannot
-    left = blocking.pairs["left"].to_numpy()
-    right = blocking.pairs["right"].to_numpy()
+    scores = score(levels, term_frequencies(features, left, levels, near.shares), parameters)
     probability = scores["match_probability"].to_numpy()
-    affected = is_delta | kept.isin(scored.touched).to_numpy()
 
+    # Customers a pair could join the delta to, and those a changed record leaves behind.
+    close = probability >= settings.lower
+    touched = np.unique(np.r_[kept[left[close]], kept[right[close]], owner[is_delta]])
+    affected = is_delta | np.isin(kept, touched[touched >= 0])
     # Unchanged members of an affected customer stay together: a star of must-links.
-    members = pd.Series(np.flatnonzero(affected & kept.notna().to_numpy()))
-    hub = members.groupby(kept.iloc[members].to_numpy()).transform("first")
+    members = pd.Series(np.flatnonzero(affected & (kept >= 0)))
+    hub = members.groupby(kept[members.to_numpy()]).transform("first")
     star = (hub.to_numpy(dtype=np.int64), members.to_numpy(dtype=np.int64))
     star_and_must = (np.r_[must[0], star[0]], np.r_[must[1], star[1]])
     position = _cluster(features, left, right, probability, settings, star_and_must, cannot)
-    keys = features.keys
+    keys_of = features.keys
     return MatchResult(
         clusters=pd.Series(
-            keys[position[affected]],
+            keys_of[position[affected]],
             index=records.index[affected],
             name="cluster",
             dtype=object,

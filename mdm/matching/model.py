@@ -18,6 +18,7 @@ import pandas as pd
 
 from mdm.matching.compare import COMPARISONS, LEVEL_MODES, level
 from mdm.matching.features import Features
+from mdm.matching.keys import hash_values
 
 # Levels whose u is the agreeing value's term frequency: (comparison, level) -> Features field.
 # Name frequencies leave out 王先生-style records, whose key is only a surname.
@@ -71,7 +72,8 @@ def term_frequencies(
     for romanized_exact, which only pairs across scripts reach, so its m and u are both diluted.
 
     ``population``: when ``features`` are a part of the records (an incremental run's
-    neighbourhood), the whole warehouse's share of each value, per Features field.
+    neighbourhood), the whole warehouse's share of each value, per Features field, indexed by
+    the value's hash (keys.hash_values).
     """
     adjustment = {c: np.zeros(len(levels)) for c, _ in TERM_FREQUENCY}
     agreement = {}
@@ -84,7 +86,7 @@ def term_frequencies(
         else:
             known = population[column]
             total = float((known.to_numpy() ** 2).sum())
-            shares = known.reindex(pd.Index(codes.values, dtype=object)).to_numpy(dtype=float)
+            shares = known.reindex(hash_values(codes.values)).to_numpy(dtype=float)
         on_level = levels[comparison].to_numpy() == level(comparison, level_name)
         value_share = shares[codes.codes[left[on_level]]]
         adjustment[comparison][on_level] += np.log2(total / value_share)
