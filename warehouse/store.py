@@ -301,7 +301,7 @@ class RunOutput:
 
     run_id: str
     records: pd.DataFrame  # this run's valid standardized records, index record_key
-    xref: pd.DataFrame  # record_key index: customer_id, match_score
+    xref: pd.DataFrame  # index record_key: customer_id, match_score of records the run clustered
     customers: (
         pd.DataFrame
     )  # index customer_id: GOLDEN_FIELDS + quality_score, count_sources, field_sources
@@ -498,10 +498,11 @@ def _source_record_rows(
     # Records without keys (a caller that computed none) store NULL: the next read computes them.
     blobs: list[bytes | None] = [None] * len(records)
     if keys is not None:
-        known = records.index.isin(keys.index)
-        for position, blob in zip(
-            np.flatnonzero(known), to_bytes(keys.loc[records.index[known]]), strict=True
-        ):
+        # get_indexer, not isin: the run's keys are looked up once per chunk of records, and
+        # isin would hash all of them each time where get_indexer builds its table once
+        found = keys.index.get_indexer(records.index)
+        known = np.flatnonzero(found >= 0)
+        for position, blob in zip(known, to_bytes(keys.iloc[found[known]]), strict=True):
             blobs[position] = blob
     return [
         {
