@@ -45,6 +45,9 @@ class DedupeResult:
     blocking_counts: dict[str, int] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     merges: int = 0  # records that joined another record's customer
+    # records this run clustered (all on a full run): only their xref rows can have changed,
+    # whether or not the run brought them (a merge moves the records of the customer it retires)
+    rematched: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
     # KEY_COLUMNS of the run's records, and of stored records whose keys must be rewritten
     match_keys: pd.DataFrame | None = None
     refreshed_keys: pd.DataFrame | None = None
@@ -314,6 +317,7 @@ def merge_task(
         blocking_counts=result.blocking_counts,
         parameters=result.parameters,
         merges=len(xref) - len(golden),
+        rematched=result.clusters.index,
     )
 
 

@@ -191,7 +191,7 @@ def _run(settings: RunSettings) -> RunSummary:
             output = RunOutput(
                 run_id=run_id,
                 records=validation.valid,
-                xref=deduped.xref.loc[validation.valid.index],
+                xref=deduped.xref.loc[deduped.rematched],
                 customers=enriched.customers,
                 retired_customer_ids=deduped.retired_customer_ids,
                 segments=enriched.segments,

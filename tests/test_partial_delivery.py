@@ -1,0 +1,93 @@
+"""A delivery of one channel can merge customers whose records it does not bring: the records
+of the customer that merges away must then point at the one that survives."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from warehouse_io import read, run_into
+
+from mdm.generate import generate
+
+NAME = "欧阳修远"
+MOBILE = "13912345678"
+EMAIL = "ouyang.xiuyuan@example.com"
+
+# Two records of one person that share nothing a blocking rule keys on except a name in two
+# cities: separate customers until a third record holds both the mobile and the email.
+CHANNEL_X = """
+  extra_x:
+    path: extra_x.csv
+    format: csv
+    encoding: utf-8
+    record_id: rid
+    trust: 50
+    columns:
+      full_name: name
+      mobile: phone
+      email: email
+      city: city
+"""
+CHANNEL_Y = """
+  extra_y:
+    path: extra_y.csv
+    format: csv
+    encoding: utf-8
+    record_id: rid
+    trust: 50
+    columns:
+      full_name: name
+      mobile: phone
+      email: email
+      city: city
+      birth_date: birthday
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_merge_moves_the_records_the_delivery_did_not_bring(
+    tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = tmp_path / "first"
+    generate(first, customers=150, seed=21)
+    (first / "extra_x.csv").write_text(
+        f"rid,name,phone,email,city\nX1,{NAME},{MOBILE},,太原\nX2,{NAME},,{EMAIL},大同\n",
+        encoding="utf-8",
+    )
+    config = (first / "channels.yaml").read_text(encoding="utf-8")
+    (first / "channels.yaml").write_text(config.rstrip("\n") + "\n" + CHANNEL_X, encoding="utf-8")
+    run_into(first, warehouse_url, monkeypatch, tmp_path, build_docs=False)
+    before = read(
+        warehouse_url,
+        "SELECT source_record_id, customer_id FROM customer_xref WHERE source_system = 'extra_x'",
+    )
+    assert before["customer_id"].nunique() == 2  # two customers so far
+
+    second = tmp_path / "second"  # only the new channel, with the record that bridges them
+    second.mkdir()
+    shutil.copy(first / "extra_x.csv", second / "extra_x.csv")  # not delivered: see config
+    (second / "extra_y.csv").write_text(
+        f"rid,name,phone,email,city,birthday\nY1,{NAME},{MOBILE},{EMAIL},太原,1975-03-04\n",
+        encoding="utf-8",
+    )
+    (second / "channels.yaml").write_text("channels:" + CHANNEL_Y, encoding="utf-8")
+    run_into(second, warehouse_url, monkeypatch, tmp_path, build_docs=False)
+
+    person = read(
+        warehouse_url,
+        "SELECT x.source_system, x.source_record_id, x.customer_id, c.is_active "
+        "FROM customer_xref x JOIN customer c USING (customer_id) "
+        "WHERE x.source_system IN ('extra_x', 'extra_y')",
+    )
+    assert len(person) == 3
+    assert person["customer_id"].nunique() == 1  # one person, one customer
+    assert person["is_active"].astype(bool).all()
+    dangling = read(
+        warehouse_url,
+        "SELECT count(*) AS n FROM customer_xref x JOIN customer c USING (customer_id) "
+        "WHERE NOT c.is_active",
+    )
+    assert int(dangling["n"].iloc[0]) == 0  # no record points at a retired customer
