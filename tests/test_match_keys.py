@@ -46,6 +46,21 @@ def test_keys_survive_storage_and_other_schemes_are_flagged() -> None:
     assert (keys != 0).any().all()  # every key is held by some record: none is dead
 
 
+def test_every_term_frequency_field_and_blocking_rule_has_a_stored_key() -> None:
+    """A term-frequency field or rule added without its key would make incremental runs fail
+    (no share to look up) or miss pairs (no neighbours through it)."""
+    from mdm.matching.blocking import DEFAULT_RULES
+    from mdm.matching.keys import LOOSE_KEYS, RULE_KEYS, VALUE_FIELDS
+    from mdm.matching.model import TERM_FREQUENCY
+
+    assert set(TERM_FREQUENCY.values()) == set(VALUE_FIELDS)
+    rules = {rule.name for rule in DEFAULT_RULES}
+    assert set(RULE_KEYS) <= rules
+    # the three ID rules are covered by the loosened ID keys, every other rule by its own key
+    assert rules - set(RULE_KEYS) == {"id", "id17", "id_stub_name"}
+    assert LOOSE_KEYS == ("id_number", "id17", "id_stub")
+
+
 def test_keys_are_the_same_in_another_process() -> None:
     """Python salts its own string hashes per process; stored keys must not depend on that."""
     script = (
