@@ -25,6 +25,7 @@ import pandas as pd
 
 from mdm.matching.features import (
     NO_DATE,
+    _broadcast,
     _factorize,
     _sorted_characters,
     _text_codes,
@@ -65,7 +66,7 @@ def hash_values(values: np.ndarray | pd.Series) -> np.ndarray:
 
 def _spread(codes: np.ndarray, values: np.ndarray | pd.Series) -> np.ndarray:
     """Per record, the hash of its value: each distinct value is hashed once (code -1: 0)."""
-    return np.append(hash_values(values), 0)[codes]
+    return _broadcast(codes, hash_values(values), 0)
 
 
 def _joint(*parts: np.ndarray) -> np.ndarray:
@@ -111,6 +112,7 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
     partial = flag(column(records, "name_is_partial"))  # 王先生: blocked by no name rule
     name_hash = np.where(partial, 0, _spread(name.codes, name.values))
     pinyin_hash = np.where(partial, 0, _spread(pinyin.codes, pinyin.values))
+    city_hash = _spread(city.codes, city.values)
     surname = _spread(pinyin_order, _first_tokens(pinyin_values))
     birth_year = _ints(birth.year, birth.year > 0)
     birth_days = _ints(birth.days, birth.days != NO_DATE)
@@ -124,12 +126,12 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
         "mobile_digits_surname": _joint(mobile_digits, surname),
         "email": _spread(emails, email_values),
         "name_birth_year": _joint(pinyin_hash, birth_year),
-        "name_city": _joint(name_hash, _spread(city.codes, city.values)),
+        "name_city": _joint(name_hash, city_hash),
         "surname_birth_date": _joint(surname, birth_days),
         "value_name": name_hash,
         "value_pinyin": pinyin_hash,
         "value_birth_date": _spread(birth.date.codes, birth.date.values),
-        "value_city": _spread(city.codes, city.values),
+        "value_city": city_hash,
     }
     return pd.DataFrame(keys, index=records.index, columns=list(KEY_COLUMNS), dtype=np.int64)
 
