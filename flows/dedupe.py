@@ -226,15 +226,11 @@ def match_task(
 
 @task(cache_policy=NO_CACHE)
 def match_delta_task(
-    records: pd.DataFrame,
-    delta: pd.Index,
-    settings: MatchSettings,
-    state: WarehouseState,
-    combined: Combined,
+    combined: Combined, delta: pd.Index, settings: MatchSettings, state: WarehouseState
 ) -> MatchResult:
     assert state.match_parameters is not None  # checked by incremental()
     return match_delta(
-        records,
+        combined.records,
         delta=delta,
         customer_of=combined.customer_of,
         parameters=state.match_parameters,
@@ -432,7 +428,7 @@ def dedupe_flow(
     decided = records.index.intersection(pd.Index(state.newly_decided, dtype=object))
     delta = changed_records(run_records, state).union(decided)
     if incremental(delta, state, settings):
-        result = match_delta_task(records, delta, settings, unwalked(state), unwalked(combined))
+        result = match_delta_task(unwalked(combined), delta, settings, unwalked(state))
     else:
         result = match_task(records, settings, unwalked(state))
     deduped = merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))

@@ -481,13 +481,13 @@ def _refresh_match_keys(session: Session, keys: pd.DataFrame | None) -> None:
         )
         .values(match_keys=sa.bindparam("keys", type_=sa.LargeBinary))
     )
-    parts = pd.Series(keys.index.to_numpy(), dtype=object).str.partition(":")
-    rows = [
-        {"system": system, "record_id": record_id, "keys": blob}
-        for system, record_id, blob in zip(parts[0], parts[2], to_bytes(keys), strict=True)
-    ]
-    for chunk in _chunks(rows):
-        session.execute(statement, list(chunk))
+    blobs = to_bytes(keys)
+    for system, positions, record_ids in _record_key_chunks(keys.index):
+        rows = [
+            {"system": system, "record_id": record_id, "keys": blobs[position]}
+            for position, record_id in zip(positions, record_ids, strict=True)
+        ]
+        session.execute(statement, rows)
 
 
 def _source_record_rows(
