@@ -14,35 +14,21 @@ NAME = "欧阳修远"
 MOBILE = "13912345678"
 EMAIL = "ouyang.xiuyuan@example.com"
 
+
+def channel(name: str, **columns: str) -> str:
+    """A channels.yaml entry for `<name>.csv`, keyed by `rid`; columns: field=header."""
+    mapped = "".join(f"      {field}: {header}\n" for field, header in columns.items())
+    return (
+        f"\n  {name}:\n    path: {name}.csv\n    format: csv\n    encoding: utf-8\n"
+        f"    record_id: rid\n    trust: 50\n    columns:\n{mapped}"
+    )
+
+
 # Two records of one person that share nothing a blocking rule keys on except a name in two
 # cities: separate customers until a third record holds both the mobile and the email.
-CHANNEL_X = """
-  extra_x:
-    path: extra_x.csv
-    format: csv
-    encoding: utf-8
-    record_id: rid
-    trust: 50
-    columns:
-      full_name: name
-      mobile: phone
-      email: email
-      city: city
-"""
-CHANNEL_Y = """
-  extra_y:
-    path: extra_y.csv
-    format: csv
-    encoding: utf-8
-    record_id: rid
-    trust: 50
-    columns:
-      full_name: name
-      mobile: phone
-      email: email
-      city: city
-      birth_date: birthday
-"""
+PERSON_COLUMNS = {"full_name": "name", "mobile": "phone", "email": "email", "city": "city"}
+CHANNEL_X = channel("extra_x", **PERSON_COLUMNS)
+CHANNEL_Y = channel("extra_y", **PERSON_COLUMNS, birth_date="birthday")
 
 
 @pytest.mark.slow
