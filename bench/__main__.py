@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--stages", default=",".join(STAGES))
     args = parser.parse_args()
 
-    from mdm.generate import generate
+    from mdm.testbed.generate import generate
 
     folder = args.data / f"c{args.customers}_s{args.seed}"
     if not (folder / "truth.csv").exists():

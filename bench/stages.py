@@ -27,7 +27,7 @@ def _ingest(folder: Path) -> tuple[int, Any, float]:
     import pandas as pd
 
     from flows.ingest import ingest_channel, standardize_channel
-    from mdm.config import load_channels
+    from mdm.channels.config import load_channels
 
     started = time.perf_counter()
     config = load_channels(folder)
@@ -78,8 +78,8 @@ def stage_docs(folder: Path) -> dict[str, Any]:
 
 
 def stage_match(folder: Path) -> dict[str, Any]:
-    from mdm.evaluate import pairwise_scores, read_truth
     from mdm.matching import match_records
+    from mdm.testbed.evaluate import pairwise_scores, read_truth
 
     valid = _valid(folder)
     started = time.perf_counter()
@@ -109,7 +109,7 @@ def _valid(folder: Path) -> Any:
 def stage_splink(folder: Path) -> dict[str, Any]:
     """Splink on the same records as `match`, as a yardstick (bench/splink_peer.py)."""
     from bench.splink_peer import run_splink
-    from mdm.evaluate import pairwise_scores, read_truth
+    from mdm.testbed.evaluate import pairwise_scores, read_truth
 
     valid = _valid(folder)
     result = run_splink(valid)
@@ -153,9 +153,9 @@ def stage_incremental(folder: Path) -> dict[str, Any]:
     import pandas as pd
 
     from flows.dedupe import changed_records, combine_with_state, incremental, merge_task
-    from mdm.evaluate import pairwise_scores, read_truth
     from mdm.matching import MatchSettings, match_delta, match_records
     from mdm.matching.keys import record_keys
+    from mdm.testbed.evaluate import pairwise_scores, read_truth
     from warehouse.store import WarehouseState
 
     valid = _valid(folder)

@@ -19,10 +19,10 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from mdm.config import ChannelConfig, ChannelsConfig
+from mdm.channels.config import ChannelConfig, ChannelsConfig
+from mdm.channels.readers import READ_PROBLEM, ROW_NUMBER, RawTable, empty_table, read_source
 from mdm.errors import MdmError, SourceError
 from mdm.schema import REJECT_COLUMNS, record_key
-from mdm.sources import READ_PROBLEM, ROW_NUMBER, RawTable, empty_table, read_source
 from mdm.standardize.frame import standardize_frame
 
 

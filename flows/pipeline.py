@@ -23,7 +23,7 @@ from flows.enrich import TransactionFeed, enrich_flow
 from flows.ingest import ingest_channel, ingest_flow, repeated_deliveries
 from flows.local_data import unwalked
 from flows.validate import check_tables, validate_flow
-from mdm.config import ChannelsConfig, load_channels
+from mdm.channels.config import ChannelsConfig, load_channels
 from mdm.errors import MdmError
 from mdm.matching import MatchSettings
 from mdm.schema import REJECT_COLUMNS

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy.orm import Session
 
 from flows.pipeline import RunSettings, run_pipeline
-from mdm.generate import generate
+from mdm.testbed.generate import generate
 from warehouse.models import CustomerXref, StewardTask
 from web.app import create_app
 from web.auth import add_user

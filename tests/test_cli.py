@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from mdm.generate import generate
+from mdm.testbed.generate import generate
 
 
 def mdm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MDM_WAREHOUSE_URL": f"sqlite:///{cwd / 'warehouse.db'}"}
     env.pop("MDM_DEBUG", None)
     return subprocess.run(
-        [sys.executable, "-m", "mdm.cli", *args],
+        [sys.executable, "-m", "mdm.cli.app", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

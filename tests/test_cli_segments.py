@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mdm.cli_segments import national_mobile
-from mdm.export import neutralized, write_excel_csv
-from mdm.generate import generate
+from mdm.cli.segments import national_mobile
+from mdm.segments.export import neutralized, write_excel_csv
+from mdm.testbed.generate import generate
 from tests.test_cli import assert_one_clear_line, mdm
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mdm.config import load_channels
+from mdm.channels.config import load_channels
 from mdm.errors import ConfigError
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mdm.evaluate import pairwise_scores
+from mdm.testbed.evaluate import pairwise_scores
 
 
 def brute_force(predicted: pd.Series, truth: pd.Series) -> tuple[int, int, int]:

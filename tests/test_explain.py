@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mdm.explain import explain_parts
+from mdm.stewardship.explain import explain_parts
 
 
 def test_parts_become_sentences_strongest_first_with_identifiers_masked() -> None:

@@ -21,7 +21,8 @@ import pytest
 import yaml
 from stdnum.cn import ric
 
-from mdm.generate import (
+from mdm.schema import CANONICAL_FIELDS
+from mdm.testbed.generate import (
     AS_OF,
     BRANCH_HEADER,
     CALLCENTER_HEADER,
@@ -35,8 +36,7 @@ from mdm.generate import (
     draw,
     generate,
 )
-from mdm.generate_data import CN, HOMOPHONE_GROUPS, REGIONS, People, make_people
-from mdm.schema import CANONICAL_FIELDS
+from mdm.testbed.population import CN, HOMOPHONE_GROUPS, REGIONS, People, make_people
 
 CUSTOMERS = 300
 SEED = 11
@@ -112,7 +112,7 @@ def test_same_seed_gives_identical_bytes(out: Path, tmp_path: Path) -> None:
 
 def test_output_does_not_depend_on_string_hashing(out: Path, tmp_path: Path) -> None:
     code = (
-        "from pathlib import Path; from mdm.generate import generate; "
+        "from pathlib import Path; from mdm.testbed.generate import generate; "
         f"generate(Path({str(tmp_path)!r}), customers={CUSTOMERS}, seed={SEED})"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}

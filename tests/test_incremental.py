@@ -9,7 +9,7 @@ import pytest
 from warehouse_io import NEW_KEY, read, run_into, second_delivery
 
 from flows.pipeline import RunSummary
-from mdm.generate import generate
+from mdm.testbed.generate import generate
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from test_matching_data import synthetic_records
 from warehouse_io import run_into
 
-from mdm.generate import generate
 from mdm.matching.keys import KEY_COLUMNS, KEY_SCHEME, from_bytes, record_keys, to_bytes
+from mdm.testbed.generate import generate
 from warehouse.db import create_warehouse_engine
 from warehouse.models import SourceRecord
 from warehouse.store import read_state

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from test_matching_data import labelled_records, synthetic_records
 
-from mdm.evaluate import pairwise_scores
 from mdm.matching import MatchSettings, fits, match_delta, match_records
+from mdm.testbed.evaluate import pairwise_scores
 
 SETTINGS = MatchSettings(u_sample_pairs=300_000)
 
@@ -74,9 +74,9 @@ def _pairs_on_all_records(
     must reproduce exactly."""
     import numpy as np
 
-    from mdm.matching import _touching
     from mdm.matching.blocking import DEFAULT_RULES, candidate_pairs
     from mdm.matching.compare import compare
+    from mdm.matching.engine import _touching
     from mdm.matching.features import prepare
     from mdm.matching.model import score, term_frequencies
 

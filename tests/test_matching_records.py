@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from test_matching_data import labelled_records, synthetic_records
 
-from mdm.evaluate import pairwise_scores
 from mdm.matching import DECISIONS, MatchResult, MatchSettings, match_records
 from mdm.matching.compare import COMPARISONS
+from mdm.testbed.evaluate import pairwise_scores
 
 SETTINGS = MatchSettings(u_sample_pairs=300_000)
 

@@ -17,13 +17,13 @@ from test_matching_data import (
     synthetic_records,
 )
 
-from mdm.evaluate import pairwise_scores
 from mdm.matching import MatchSettings, match_records
 from mdm.matching.blocking import DEFAULT_RULES, candidate_pairs
 from mdm.matching.compare import COMPARISONS, compare, level
 from mdm.matching.features import prepare
 from mdm.matching.model import partial_weights, term_frequencies
 from mdm.matching.train import Sharing, counted_u, random_pairs, training_pairs, u_from_counts
+from mdm.testbed.evaluate import pairwise_scores
 
 SETTINGS = MatchSettings(u_sample_pairs=300_000)
 

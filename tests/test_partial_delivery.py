@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from warehouse_io import read, run_into
 
-from mdm.generate import generate
+from mdm.testbed.generate import generate
 
 NAME = "欧阳修远"
 MOBILE = "13912345678"

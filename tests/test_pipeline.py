@@ -12,7 +12,7 @@ from warehouse_io import read, run_into
 
 from flows.pipeline import RunSummary
 from mdm.errors import MdmError
-from mdm.generate import generate
+from mdm.testbed.generate import generate
 
 TABLES = (
     "customer",

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from warehouse_io import run_into
 
 from flows.pipeline import RunSummary
-from mdm import review
-from mdm.cli import app
-from mdm.generate import generate
+from mdm.cli.app import app
+from mdm.stewardship import actions
+from mdm.testbed.generate import generate
 from warehouse.models import Customer, CustomerHistory, StewardDecision, StewardTask
 from warehouse.store import customer_number
 
@@ -85,11 +85,11 @@ def test_decisions_hold_over_two_later_runs(
         )
         # a pair the matcher merged is declared two people; two strangers, one person
         apart = open_pair_task(session, merged[0], merged[1], ids)
-        review.not_a_match(session, task_id=apart, by="li", reason="different mothers' names")
+        actions.not_a_match(session, task_id=apart, by="li", reason="different mothers' names")
         together = open_pair_task(session, lonely[0], lonely[1], ids)
-        review.confirm_match(session, task_id=together, by="li", reason="same passport on file")
+        actions.confirm_match(session, task_id=together, by="li", reason="same passport on file")
         corrected_id = ids[corrected_group[0]]
-        review.correct_value(
+        actions.correct_value(
             session,
             customer_id=corrected_id,
             field="mobile",
@@ -99,7 +99,7 @@ def test_decisions_hold_over_two_later_runs(
         )
         split_id = ids[split_group[0]]
         highest = session.execute(sa.select(sa.func.max(Customer.customer_id))).scalar_one()
-        review.split_customer(
+        actions.split_customer(
             session, customer_id=split_id, records=[split_group[-1]], by="li", reason="twin"
         )
 
@@ -132,27 +132,29 @@ def test_every_action_writes_its_audit_row(
     engine = sa.create_engine(warehouse_url)
     with Session(engine) as session, session.begin():
         tasks = {
-            kind: review.list_tasks(session, where=review.TaskFilter(task_type=kind), limit=2)
+            kind: actions.list_tasks(session, where=actions.TaskFilter(task_type=kind), limit=2)
             for kind in ("possible_match", "conflict", "incomplete")
         }
         conflict = tasks["conflict"][0]
         offered = conflict.details["values"][0]["value"]
         done = [
-            review.confirm_match(session, task_id=tasks["possible_match"][0].task_id, by="a"),
-            review.not_a_match(session, task_id=tasks["possible_match"][1].task_id, by="b"),
-            review.choose_value(
+            actions.confirm_match(session, task_id=tasks["possible_match"][0].task_id, by="a"),
+            actions.not_a_match(session, task_id=tasks["possible_match"][1].task_id, by="b"),
+            actions.choose_value(
                 session,
                 task_id=conflict.task_id,
                 customer_id=conflict.customer_id,
                 field=conflict.details["field"],
-                value=review.parse_value(conflict.details["field"], str(offered)),
+                value=actions.parse_value(conflict.details["field"], str(offered)),
                 by="c",
                 reason="branch saw the ID card",
             ),
-            review.dismiss(session, task_id=tasks["incomplete"][0].task_id, by="d", reason="known"),
+            actions.dismiss(
+                session, task_id=tasks["incomplete"][0].task_id, by="d", reason="known"
+            ),
         ]
         before_mobile = session.get(Customer, tasks["incomplete"][1].customer_id).mobile
-        corrected = review.correct_value(
+        corrected = actions.correct_value(
             session,
             task_id=tasks["incomplete"][1].task_id,
             customer_id=tasks["incomplete"][1].customer_id,
@@ -161,11 +163,11 @@ def test_every_action_writes_its_audit_row(
             by="e",
             reason="from the signed form",
         )
-        revealed = review.reveal_field(
+        revealed = actions.reveal_field(
             session, customer_id=tasks["incomplete"][1].customer_id, field="mobile", by="f"
         )
-        with pytest.raises(review.ReviewError, match="already resolved"):
-            review.dismiss(session, task_id=conflict.task_id, by="g", reason="again")
+        with pytest.raises(actions.ReviewError, match="already resolved"):
+            actions.dismiss(session, task_id=conflict.task_id, by="g", reason="again")
         decided_tasks = {d.task_id for d in done} | {corrected.task_id}
         corrected_customer = corrected.subject["customer_id"]
 

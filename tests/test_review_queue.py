@@ -7,7 +7,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bench.queue import CHANNELS, TYPES, fill
-from mdm.review import TaskFilter, channels_with_tasks, count_tasks, counts_by_type, list_tasks
+from mdm.stewardship.actions import (
+    TaskFilter,
+    channels_with_tasks,
+    count_tasks,
+    counts_by_type,
+    list_tasks,
+)
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 from warehouse_io import read, run_into
 
 from flows.pipeline import RunSummary
-from mdm.config import load_channels
-from mdm.generate import AS_OF, generate
+from mdm.channels.config import load_channels
 from mdm.segments.config import load_segment_rules
+from mdm.testbed.generate import AS_OF, generate
 
 ALWAYS = {
     "value_tier",

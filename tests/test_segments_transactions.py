@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from flows.enrich import with_transaction_fields
-from mdm.config import load_channels
+from mdm.channels.config import load_channels
 from mdm.errors import ConfigError
 from mdm.segments.profile import roll_up
 from mdm.segments.transactions import link_transactions, parse_transactions

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from flows.ingest import check_columns, map_table, split_rejects
-from mdm.config import ChannelConfig
+from mdm.channels.config import ChannelConfig
+from mdm.channels.readers import READ_PROBLEM, read_source
 from mdm.errors import SourceError
-from mdm.sources import READ_PROBLEM, read_source
 
 
 def channel(**overrides: object) -> ChannelConfig:
@@ -185,7 +185,7 @@ SIMPLIFIED = (
     ],
 )
 def test_auto_encoding_tells_gb18030_from_big5(tmp_path: Path, text: str, encoding: str) -> None:
-    from mdm.sources import decode, detect_encoding
+    from mdm.channels.readers import decode, detect_encoding
 
     data = text.encode(encoding)
     assert decode(data, "auto", "f.csv") == text
@@ -281,7 +281,7 @@ def test_delimiter_must_be_one_character() -> None:
 
 def test_a_file_matched_by_two_channels_or_copied_is_read_once(tmp_path: Path) -> None:
     from flows.ingest import plan_deliveries
-    from mdm.config import load_channels
+    from mdm.channels.config import load_channels
 
     (tmp_path / "channels.yaml").write_text(
         "channels:\n"
@@ -308,7 +308,7 @@ def test_a_file_matched_by_two_channels_or_copied_is_read_once(tmp_path: Path) -
 
 def test_a_channel_left_with_no_file_to_read_yields_no_rows(tmp_path: Path) -> None:
     from flows.ingest import ingest_channel, standardize_channel
-    from mdm.config import load_channels
+    from mdm.channels.config import load_channels
 
     (tmp_path / "channels.yaml").write_text(
         "channels:\n  branch: {path: 'b*.csv', record_id: 客户号, columns: {full_name: 姓名}}\n",

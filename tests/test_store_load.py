@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from warehouse_io import NEW_KEY, read, run_into, second_delivery
 
 from flows.pipeline import RunSummary
-from mdm.generate import generate
 from mdm.schema import GOLDEN_FIELDS
+from mdm.testbed.generate import generate
 from warehouse.db import create_warehouse_engine, migrate
 from warehouse.store import RunOutput, _write_customers, _write_source_records, _write_xref
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from mdm.cli import app as cli
+from mdm.cli.app import app as cli
 from warehouse.db import create_warehouse_engine, migrate
 from warehouse.models import (
     Customer,

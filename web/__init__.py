@@ -1,1 +1,1 @@
-"""The steward workbench (`mdm serve`): server-rendered pages over mdm/review.py."""
+"""The steward workbench (`mdm serve`): server-rendered pages over mdm/stewardship/actions.py."""

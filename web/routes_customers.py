@@ -10,8 +10,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from mdm import review
 from mdm.schema import GOLDEN_FIELDS
+from mdm.stewardship import actions
 from warehouse.models import CustomerHistory, CustomerSegment, StewardTask
 from web.deps import Db, Steward, Viewer, render
 
@@ -34,9 +34,9 @@ def segment_history(session: Session, customer_id: str) -> list[dict[str, Any]]:
 def customer_page(
     request: Request, session: Session, user: Any, customer_id: str, revealed: Any = None
 ) -> HTMLResponse:
-    customer = review.get_customer(session, customer_id=customer_id)
-    records = review.source_records(
-        session, keys=review.customer_records(session, customer_id=customer_id)
+    customer = actions.get_customer(session, customer_id=customer_id)
+    records = actions.source_records(
+        session, keys=actions.customer_records(session, customer_id=customer_id)
     )
     return render(
         request,
@@ -69,7 +69,7 @@ def customer_page(
             .where(StewardTask.customer_id == customer_id)
             .order_by(StewardTask.created_at, StewardTask.task_id)
         ).scalars(),
-        decisions=review.decisions_about(session, customer_id=customer_id),
+        decisions=actions.decisions_about(session, customer_id=customer_id),
         revealed=revealed or {},
     )
 
@@ -90,10 +90,12 @@ def reveal(
 ) -> HTMLResponse:
     """One field of the golden record (record = the customer id) or of one of its sources."""
     if record == customer_id:
-        value = review.reveal_field(session, field=field, customer_id=customer_id, by=user.username)
+        value = actions.reveal_field(
+            session, field=field, customer_id=customer_id, by=user.username
+        )
     else:
-        if record not in review.customer_records(session, customer_id=customer_id):
-            raise review.ReviewError(f"{record} is not a source of {customer_id}")
-        value = review.reveal_field(session, field=field, record=record, by=user.username)
+        if record not in actions.customer_records(session, customer_id=customer_id):
+            raise actions.ReviewError(f"{record} is not a source of {customer_id}")
+        value = actions.reveal_field(session, field=field, record=record, by=user.username)
     session.commit()
     return customer_page(request, session, user, customer_id, revealed={(record, field): value})

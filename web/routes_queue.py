@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from mdm.review import (
+from mdm.stewardship.actions import (
     STATUSES,
     TASK_TYPES,
     TaskFilter,

@@ -1,5 +1,5 @@
 """A task: the records side by side with their differences, why they matched, the golden record
-that would result, and the steward's actions (each through mdm/review.py)."""
+that would result, and the steward's actions (each through mdm/stewardship/actions.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from mdm import review
-from mdm.explain import explain_parts
 from mdm.matching.survive import survive
 from mdm.schema import GOLDEN_FIELDS
+from mdm.stewardship import actions
+from mdm.stewardship.explain import explain_parts
 from warehouse.models import Customer, StewardTask
 from warehouse.store import column_value, json_ready, records_from_json
 from web.deps import Db, Steward, Viewer, render
@@ -28,10 +28,10 @@ def involved_records(session: Session, task: StewardTask) -> dict[str, dict[str,
     if task.task_type == "possible_match":
         keys = [details["left"], details["right"]]
     else:
-        keys = review.customer_records(session, customer_id=task.customer_id or "")
+        keys = actions.customer_records(session, customer_id=task.customer_id or "")
         if "record" in details and details["record"] not in keys:
             keys.insert(0, details["record"])
-    return review.source_records(session, keys=keys)
+    return actions.source_records(session, keys=keys)
 
 
 def differing_fields(records: dict[str, dict[str, Any]]) -> list[str]:
@@ -48,9 +48,9 @@ def merged_preview(session: Session, task: StewardTask) -> dict[str, Any] | None
     keys = [
         key
         for side in ("left_customer_id", "right_customer_id")
-        for key in review.customer_records(session, customer_id=details.get(side) or "")
+        for key in actions.customer_records(session, customer_id=details.get(side) or "")
     ]
-    stored = review.source_records(session, keys=keys or [details["left"], details["right"]])
+    stored = actions.source_records(session, keys=keys or [details["left"], details["right"]])
     if not stored:
         return None
     frame = records_from_json(list(stored.values()))
@@ -64,7 +64,7 @@ def merged_preview(session: Session, task: StewardTask) -> dict[str, Any] | None
 def task_page(
     request: Request, session: Session, user: Any, task_id: int, revealed: Revealed | None = None
 ) -> HTMLResponse:
-    task = review.get_task(session, task_id=task_id)
+    task = actions.get_task(session, task_id=task_id)
     records = involved_records(session, task)
     customer = session.get(Customer, task.customer_id) if task.customer_id else None
     reasons = []
@@ -87,7 +87,7 @@ def task_page(
         reasons=reasons,
         golden=golden,
         customer=customer,
-        decisions=review.decisions_of_task(session, task_id=task_id),
+        decisions=actions.decisions_of_task(session, task_id=task_id),
         revealed=revealed or {},
         golden_fields=GOLDEN_FIELDS,
     )
@@ -107,7 +107,7 @@ def reveal(
     record: Annotated[str, Form()],
     field: Annotated[str, Form()],
 ) -> HTMLResponse:
-    value = review.reveal_field(session, field=field, record=record, by=user.username)
+    value = actions.reveal_field(session, field=field, record=record, by=user.username)
     session.commit()
     return task_page(request, session, user, task_id, revealed={(record, field): value})
 
@@ -123,28 +123,28 @@ def decide(
     value: Annotated[str, Form()] = "",
     records: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    task = review.get_task(session, task_id=task_id)
+    task = actions.get_task(session, task_id=task_id)
     common: dict[str, Any] = {"task_id": task_id, "by": user.username, "reason": reason}
     customer_id = task.customer_id or ""
     if action == "confirm":
-        review.confirm_match(session, **common)
+        actions.confirm_match(session, **common)
     elif action == "not_a_match":
-        review.not_a_match(session, **common)
+        actions.not_a_match(session, **common)
     elif action == "dismiss":
-        review.dismiss(session, **common)
+        actions.dismiss(session, **common)
     elif action == "split":
-        review.split_customer(session, customer_id=customer_id, records=records or [], **common)
+        actions.split_customer(session, customer_id=customer_id, records=records or [], **common)
     elif action in ("choose", "correct"):
         name = field or task.details.get("field", "")
-        change = review.choose_value if action == "choose" else review.correct_value
+        change = actions.choose_value if action == "choose" else actions.correct_value
         change(
             session,
             customer_id=customer_id,
             field=name,
-            value=review.parse_value(name, value),
+            value=actions.parse_value(name, value),
             **common,
         )
     else:
-        raise review.ReviewError(f"unknown action '{action}'")
+        raise actions.ReviewError(f"unknown action '{action}'")
     session.commit()
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)

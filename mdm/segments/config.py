@@ -1,6 +1,6 @@
 """segments.yaml: the segment rules a business user reads and changes (SPEC §6).
 
-The shipped defaults (mdm/segments_default.yaml) are read first; a user's file overrides them
+The shipped defaults (mdm/segments/defaults.yaml) are read first; a user's file overrides them
 section by section. Every problem is one ConfigError line naming the file and the setting.
 Each segment family has a `version`: a fingerprint of its rules, stored with every assignment,
 so an assignment always says which rules made it.
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from mdm.errors import ConfigError
 
 SEGMENTS_FILE = "segments.yaml"
-DEFAULT_FILE = Path(__file__).parent.parent / "segments_default.yaml"
+DEFAULT_FILE = Path(__file__).parent / "defaults.yaml"
 
 
 class _Rules(BaseModel):

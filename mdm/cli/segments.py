@@ -29,7 +29,7 @@ WarehouseOption = Annotated[
 
 @contextmanager
 def _session(warehouse: str | None) -> Iterator[Session]:
-    from mdm.cli import _use_warehouse
+    from mdm.cli.app import _use_warehouse
     from warehouse.db import create_warehouse_engine, is_up_to_date
 
     engine = create_warehouse_engine(_use_warehouse(warehouse))
@@ -43,7 +43,7 @@ def _session(warehouse: str | None) -> Iterator[Session]:
 
 
 def _guarded(body: Any) -> None:
-    from mdm.cli import _guarded as guarded
+    from mdm.cli.app import _guarded as guarded
 
     guarded(body)
 
@@ -85,7 +85,7 @@ def export_campaign(
     """The customers on a campaign list, with the mobile to call (see docs/segments.md)."""
 
     def body() -> None:
-        from mdm.export import write_excel_csv
+        from mdm.segments.export import write_excel_csv
         from mdm.segments.rules import CAMPAIGNS
         from warehouse.segment_reads import CAMPAIGN_EXPORT_COLUMNS, campaign_members
 

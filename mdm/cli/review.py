@@ -1,5 +1,6 @@
-"""`mdm review`: list, show and resolve steward tasks from the terminal (mdm/review.py does the
-work). Identifiers are shown masked, as everywhere a person reads them."""
+"""`mdm review`: list, show and resolve steward tasks from the terminal
+(mdm/stewardship/actions.py does the work). Identifiers are shown masked, as everywhere a
+person reads them."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import typer
 from sqlalchemy.orm import Session
 
 from mdm.errors import MdmError
-from mdm.explain import explain_parts
 from mdm.masking import mask_value
+from mdm.stewardship.explain import explain_parts
 
 app = typer.Typer(no_args_is_help=True, help="Review steward tasks: list, show, resolve.")
 
@@ -35,7 +36,7 @@ class Action(StrEnum):
 
 @contextmanager
 def _session(warehouse: str | None) -> Iterator[Session]:
-    from mdm.cli import _use_warehouse
+    from mdm.cli.app import _use_warehouse
     from warehouse.db import create_warehouse_engine, is_up_to_date
 
     engine = create_warehouse_engine(_use_warehouse(warehouse))
@@ -49,7 +50,7 @@ def _session(warehouse: str | None) -> Iterator[Session]:
 
 
 def _guarded(body: Callable[[], None]) -> None:
-    from mdm.cli import _guarded as guarded
+    from mdm.cli.app import _guarded as guarded
 
     guarded(body)
 
@@ -78,7 +79,7 @@ def list_command(
     """Tasks, oldest first."""
 
     def body() -> None:
-        from mdm.review import TaskFilter, count_tasks, list_tasks
+        from mdm.stewardship.actions import TaskFilter, count_tasks, list_tasks
 
         where = TaskFilter(task_type=task_type, status=status, search=search)
         with _session(warehouse) as session:
@@ -106,7 +107,7 @@ def show(
     """One task: its details, the records involved side by side, why they matched."""
 
     def body() -> None:
-        from mdm.review import get_task, source_records
+        from mdm.stewardship.actions import get_task, source_records
 
         with _session(warehouse) as session:
             task = get_task(session, task_id=task_id)
@@ -143,21 +144,21 @@ def resolve(
     """Decide a task; the decision is audited and holds on every later run."""
 
     def body() -> None:
-        from mdm import review
+        from mdm.stewardship import actions
 
         with _session(warehouse) as session:
-            task = review.get_task(session, task_id=task_id)
+            task = actions.get_task(session, task_id=task_id)
             common: dict[str, Any] = {"task_id": task_id, "by": by, "reason": reason}
             if action is Action.confirm:
-                decision = review.confirm_match(session, **common)
+                decision = actions.confirm_match(session, **common)
             elif action is Action.not_a_match:
-                decision = review.not_a_match(session, **common)
+                decision = actions.not_a_match(session, **common)
             elif action is Action.dismiss:
-                decision = review.dismiss(session, **common)
+                decision = actions.dismiss(session, **common)
             elif action is Action.split_off:
                 if not records or not task.customer_id:
                     raise MdmError("split needs --records K1,K2 and a task about a customer")
-                decision = review.split_customer(
+                decision = actions.split_customer(
                     session,
                     customer_id=task.customer_id,
                     records=[key.strip() for key in records.split(",") if key.strip()],
@@ -167,12 +168,12 @@ def resolve(
                 name = field or task.details.get("field")
                 if not name or value is None or not task.customer_id:
                     raise MdmError(f"{action.value} needs --field and --value")
-                change = review.choose_value if action is Action.choose else review.correct_value
+                change = actions.choose_value if action is Action.choose else actions.correct_value
                 decision = change(
                     session,
                     customer_id=task.customer_id,
                     field=name,
-                    value=review.parse_value(name, value),
+                    value=actions.parse_value(name, value),
                     **common,
                 )
             typer.echo(

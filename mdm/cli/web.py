@@ -18,7 +18,7 @@ WarehouseOption = Annotated[
 
 
 def _migrated_url(warehouse: str | None) -> str:
-    from mdm.cli import _use_warehouse
+    from mdm.cli.app import _use_warehouse
     from warehouse.db import create_warehouse_engine, migrate
 
     url = _use_warehouse(warehouse)
@@ -40,7 +40,7 @@ def add(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Add a user, or give an existing one a new password and role (ends their sessions)."""
-    from mdm.cli import _guarded
+    from mdm.cli.app import _guarded
 
     def body() -> None:
         from sqlalchemy.orm import Session
@@ -73,7 +73,7 @@ def serve(
     ] = False,
 ) -> None:
     """Start the steward workbench (sign in with a user from `mdm users add`)."""
-    from mdm.cli import _guarded
+    from mdm.cli.app import _guarded
 
     def body() -> None:
         import uvicorn

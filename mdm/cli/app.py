@@ -26,7 +26,9 @@ if not os.environ.get("MDM_DEBUG"):
 
 import typer
 
-from mdm import cli_review, cli_segments, cli_web
+from mdm.cli import review as cli_review
+from mdm.cli import segments as cli_segments
+from mdm.cli import web as cli_web
 from mdm.errors import MdmError
 
 app = typer.Typer(
@@ -88,7 +90,7 @@ def generate(
     """Write a synthetic multi-channel data set with ground truth (truth.csv)."""
 
     def body() -> None:
-        from mdm.generate import generate as generate_data
+        from mdm.testbed.generate import generate as generate_data
 
         started = time.perf_counter()
         summary = generate_data(out_dir, customers=customers, seed=seed)
@@ -129,13 +131,13 @@ def _run(
     as_of: dt.date | None = None,
 ) -> Any:
     url = _use_warehouse(warehouse)
-    from mdm.config import load_channels
+    from mdm.channels.config import load_channels
     from mdm.segments.config import find_segment_rules
 
     load_channels(sources)  # a configuration mistake answers before Prefect and GX load
     find_segment_rules(sources, segments)
     from flows.pipeline import RunSettings, run_pipeline
-    from mdm.report import format_summary
+    from mdm.cli.report import format_summary
 
     settings = RunSettings(
         sources_dir=sources, build_docs=docs, segments_file=segments, as_of=as_of
@@ -156,8 +158,8 @@ def evaluate(
 
 def _evaluate(truth: Path, warehouse: str | None) -> None:
     url = _use_warehouse(warehouse)
-    from mdm.evaluate import pairwise_scores, read_predicted, read_truth
-    from mdm.report import format_evaluation
+    from mdm.cli.report import format_evaluation
+    from mdm.testbed.evaluate import pairwise_scores, read_predicted, read_truth
     from warehouse.db import create_warehouse_engine, is_up_to_date
 
     engine = create_warehouse_engine(url)
@@ -180,7 +182,7 @@ def demo(
     url = warehouse or f"sqlite:///{(out_dir / 'warehouse.db').as_posix()}"
     os.environ.setdefault("MDM_REPORTS_DIR", str(out_dir / "reports"))
     generate(out_dir, customers=customers, seed=42)
-    from mdm.generate import AS_OF
+    from mdm.testbed.generate import AS_OF
 
     # the demo data is as of the generator's reference date, so its segments are too
     run(

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from mdm.config import ChannelConfig
+from mdm.channels.config import ChannelConfig
 from mdm.errors import SourceError
 
 READ_PROBLEM = "_read_problem"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 if TYPE_CHECKING:
     from flows.pipeline import RunSummary
-    from mdm.evaluate import Evaluation
+    from mdm.testbed.evaluate import Evaluation
 
 
 def format_summary(summary: RunSummary, *, warehouse_url: str) -> str:

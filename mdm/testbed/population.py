@@ -1,4 +1,4 @@
-"""Ground truth for the synthetic test bed (mdm/generate.py): reference tables and the people.
+"""Ground truth for the synthetic test bed (mdm/testbed/generate.py): reference tables, people.
 
 Weights are relative frequencies, roughly as in national surname/given-name statistics, so that the
 generated population has the realistic skew that makes matching hard (many 王/李/张, many 张伟).
