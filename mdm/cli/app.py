@@ -29,7 +29,7 @@ import typer
 from mdm.cli import review as cli_review
 from mdm.cli import segments as cli_segments
 from mdm.cli import web as cli_web
-from mdm.errors import MdmError
+from mdm.cli.common import WarehouseOption, guarded, use_warehouse, warehouse_session
 
 app = typer.Typer(
     add_completion=False,
@@ -38,47 +38,7 @@ app = typer.Typer(
     help="customer-mdm: customer master data for financial CRM.",
 )
 
-WarehouseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--warehouse",
-        help="SQLAlchemy URL (default: $MDM_WAREHOUSE_URL, else sqlite:///warehouse.db)",
-    ),
-]
 DEMO_DIR = Path("mdm_demo")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"mdm: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _guarded(action: Any) -> Any:
-    """Run a command body: user errors become one line; a bug says so and where to look."""
-    try:
-        return action()
-    except MdmError as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        _fail("interrupted; the warehouse keeps its last complete run", code=130)
-    except Exception as exc:
-        if os.environ.get("MDM_DEBUG"):
-            raise
-        _fail(
-            f"internal error ({type(exc).__name__}: {exc}); rerun with MDM_DEBUG=1 for details",
-            code=70,
-        )
-
-
-def _use_warehouse(url: str | None) -> str:
-    if url:
-        os.environ["MDM_WAREHOUSE_URL"] = url
-    from mdm.settings import ProcessSettings
-
-    try:
-        return ProcessSettings().warehouse_url
-    except ValueError as exc:
-        raise MdmError(str(exc).splitlines()[-1]) from exc
 
 
 @app.command()
@@ -102,7 +62,7 @@ def generate(
             typer.echo(f"  {channel:<12} {rows:>9,} rows")
         typer.echo(f"  truth.csv    {summary.truth_rows:>9,} rows")
 
-    _guarded(body)
+    guarded(body)
 
 
 @app.command()
@@ -120,7 +80,7 @@ def run(
     ] = None,
 ) -> None:
     """Run the whole pipeline on the channels of SOURCES/channels.yaml."""
-    _guarded(lambda: _run(sources, warehouse, docs, segments, as_of.date() if as_of else None))
+    guarded(lambda: _run(sources, warehouse, docs, segments, as_of.date() if as_of else None))
 
 
 def _run(
@@ -130,7 +90,7 @@ def _run(
     segments: Path | None = None,
     as_of: dt.date | None = None,
 ) -> Any:
-    url = _use_warehouse(warehouse)
+    url = use_warehouse(warehouse)
     from mdm.channels.config import load_channels
     from mdm.segments.config import find_segment_rules
 
@@ -153,22 +113,16 @@ def evaluate(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Pairwise precision, recall and F1 of customer_xref against ground truth."""
-    _guarded(lambda: _evaluate(truth, warehouse))
+    guarded(lambda: _evaluate(truth, warehouse))
 
 
 def _evaluate(truth: Path, warehouse: str | None) -> None:
-    url = _use_warehouse(warehouse)
+    url = use_warehouse(warehouse)
     from mdm.cli.report import format_evaluation
     from mdm.testbed.evaluate import pairwise_scores, read_predicted, read_truth
-    from warehouse.db import create_warehouse_engine, is_up_to_date
 
-    engine = create_warehouse_engine(url)
-    try:
-        if not is_up_to_date(engine):
-            raise MdmError("the warehouse has no completed run yet (run `mdm run` first)")
-        result = pairwise_scores(read_predicted(engine), read_truth(truth))
-    finally:
-        engine.dispose()
+    with warehouse_session(url) as session:
+        result = pairwise_scores(read_predicted(session), read_truth(truth))
     typer.echo(format_evaluation(result))
 
 

@@ -5,24 +5,17 @@ person reads them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
+from mdm.cli.common import WarehouseOption, guarded, warehouse_session
 from mdm.errors import MdmError
 from mdm.masking import mask_value
 from mdm.stewardship.explain import explain_parts
 
 app = typer.Typer(no_args_is_help=True, help="Review steward tasks: list, show, resolve.")
-
-WarehouseOption = Annotated[
-    str | None,
-    typer.Option("--warehouse", help="SQLAlchemy URL (default: $MDM_WAREHOUSE_URL)"),
-]
 
 
 class Action(StrEnum):
@@ -32,27 +25,6 @@ class Action(StrEnum):
     correct = "correct"
     split_off = "split"  # not `split`: that is a str method
     dismiss = "dismiss"
-
-
-@contextmanager
-def _session(warehouse: str | None) -> Iterator[Session]:
-    from mdm.cli.app import _use_warehouse
-    from warehouse.db import create_warehouse_engine, is_up_to_date
-
-    engine = create_warehouse_engine(_use_warehouse(warehouse))
-    try:
-        if not is_up_to_date(engine):
-            raise MdmError("the warehouse is not up to date (run `mdm run` first)")
-        with Session(engine) as session, session.begin():
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _guarded(body: Callable[[], None]) -> None:
-    from mdm.cli.app import _guarded as guarded
-
-    guarded(body)
 
 
 def masked(value: Any, field: str | None = None) -> Any:
@@ -82,7 +54,7 @@ def list_command(
         from mdm.stewardship.actions import TaskFilter, count_tasks, list_tasks
 
         where = TaskFilter(task_type=task_type, status=status, search=search)
-        with _session(warehouse) as session:
+        with warehouse_session(warehouse, write=True) as session:
             total = count_tasks(session, where=where)
             for task in list_tasks(session, where=where, limit=limit):
                 summary = json.dumps(masked(_summary(task.details)), ensure_ascii=False)
@@ -92,7 +64,7 @@ def list_command(
                 )
             typer.echo(f"{total:,} {status} task(s)")
 
-    _guarded(body)
+    guarded(body)
 
 
 def _summary(details: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +81,7 @@ def show(
     def body() -> None:
         from mdm.stewardship.actions import get_task, source_records
 
-        with _session(warehouse) as session:
+        with warehouse_session(warehouse, write=True) as session:
             task = get_task(session, task_id=task_id)
             typer.echo(
                 f"task {task.task_id}: {task.task_type}, {task.status}, priority {task.priority}, "
@@ -127,7 +99,7 @@ def show(
                 for line in explain_parts(task.details["parts"], left, right):
                     typer.echo(f"  {line.weight:+6.1f}  {line.text}")
 
-    _guarded(body)
+    guarded(body)
 
 
 @app.command()
@@ -146,7 +118,7 @@ def resolve(
     def body() -> None:
         from mdm.stewardship import actions
 
-        with _session(warehouse) as session:
+        with warehouse_session(warehouse, write=True) as session:
             task = actions.get_task(session, task_id=task_id)
             common: dict[str, Any] = {"task_id": task_id, "by": by, "reason": reason}
             if action is Action.confirm:
@@ -181,4 +153,4 @@ def resolve(
                 f"(decision {decision.decision_id}: {decision.action})"
             )
 
-    _guarded(body)
+    guarded(body)

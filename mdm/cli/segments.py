@@ -5,47 +5,16 @@ Both print counts only; the export file is the one place contact data leaves the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
+from mdm.cli.common import WarehouseOption, guarded, warehouse_session
 from mdm.errors import MdmError
 
 app = typer.Typer(no_args_is_help=True, help="Segments of the golden customers.")
 export_app = typer.Typer(no_args_is_help=True, help="Export lists for other tools.")
-
-WarehouseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--warehouse",
-        help="SQLAlchemy URL (default: $MDM_WAREHOUSE_URL, else sqlite:///warehouse.db)",
-    ),
-]
-
-
-@contextmanager
-def _session(warehouse: str | None) -> Iterator[Session]:
-    from mdm.cli.app import _use_warehouse
-    from warehouse.db import create_warehouse_engine, is_up_to_date
-
-    engine = create_warehouse_engine(_use_warehouse(warehouse))
-    try:
-        if not is_up_to_date(engine):
-            raise MdmError("the warehouse has no completed run yet (run `mdm run` first)")
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _guarded(body: Any) -> None:
-    from mdm.cli.app import _guarded as guarded
-
-    guarded(body)
 
 
 @app.command("list")
@@ -55,7 +24,7 @@ def list_segments(warehouse: WarehouseOption = None) -> None:
     def body() -> None:
         from warehouse.segment_reads import segment_counts
 
-        with _session(warehouse) as session:
+        with warehouse_session(warehouse) as session:
             counts = segment_counts(session)
         if counts.empty:
             typer.echo("no segments yet (run `mdm run` first)")
@@ -65,7 +34,7 @@ def list_segments(warehouse: WarehouseOption = None) -> None:
             for value, customers in zip(group["segment_value"], group["customers"], strict=True):
                 typer.echo(f"  {value:<24} {customers:>9,}")
 
-    _guarded(body)
+    guarded(body)
 
 
 def national_mobile(mobile: Any) -> Any:
@@ -91,7 +60,7 @@ def export_campaign(
 
         if name not in CAMPAIGNS:
             raise MdmError(f"unknown campaign '{name}' (known: {', '.join(CAMPAIGNS)})")
-        with _session(warehouse) as session:
+        with warehouse_session(warehouse) as session:
             members = campaign_members(session, campaign=name)
         members["mobile"] = members["mobile"].map(national_mobile)
         try:
@@ -102,4 +71,4 @@ def export_campaign(
             raise MdmError(f"{out}: cannot write ({exc.strerror})") from exc
         typer.echo(f"exported {written:,} customers on campaign {name} to {out}")
 
-    _guarded(body)
+    guarded(body)

@@ -7,27 +7,10 @@ from typing import Annotated
 
 import typer
 
+from mdm.cli.common import WarehouseOption, guarded, migrated_url
 from mdm.errors import MdmError
 
 users_app = typer.Typer(no_args_is_help=True, help="Workbench users: viewer, steward, admin.")
-
-WarehouseOption = Annotated[
-    str | None,
-    typer.Option("--warehouse", help="SQLAlchemy URL (default: $MDM_WAREHOUSE_URL)"),
-]
-
-
-def _migrated_url(warehouse: str | None) -> str:
-    from mdm.cli.app import _use_warehouse
-    from warehouse.db import create_warehouse_engine, migrate
-
-    url = _use_warehouse(warehouse)
-    engine = create_warehouse_engine(url)
-    try:
-        migrate(engine)
-    finally:
-        engine.dispose()
-    return url
 
 
 @users_app.command("add")
@@ -40,7 +23,6 @@ def add(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Add a user, or give an existing one a new password and role (ends their sessions)."""
-    from mdm.cli.app import _guarded
 
     def body() -> None:
         from sqlalchemy.orm import Session
@@ -52,7 +34,7 @@ def add(
             password = sys.stdin.readline().rstrip("\n")
         else:
             password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-        engine = create_warehouse_engine(_migrated_url(warehouse))
+        engine = create_warehouse_engine(migrated_url(warehouse))
         try:
             with Session(engine) as session, session.begin():
                 add_user(session, username=name, password=password, role=role)
@@ -60,7 +42,7 @@ def add(
             engine.dispose()
         typer.echo(f"user {name} ({role}) saved")
 
-    _guarded(body)
+    guarded(body)
 
 
 def serve(
@@ -73,20 +55,19 @@ def serve(
     ] = False,
 ) -> None:
     """Start the steward workbench (sign in with a user from `mdm users add`)."""
-    from mdm.cli.app import _guarded
 
     def body() -> None:
         import uvicorn
 
         from web.app import create_app
 
-        url = _migrated_url(warehouse)
+        url = migrated_url(warehouse)
         if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
             raise MdmError("serving beyond localhost needs --secure-cookies behind HTTPS")
         app = create_app(url, idle_minutes=idle_minutes, secure_cookies=secure_cookies)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
-    _guarded(body)
+    guarded(body)
 
 
 def register(app: typer.Typer) -> None:

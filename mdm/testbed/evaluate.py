@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from mdm.errors import MdmError
 from warehouse.models import CustomerXref
@@ -74,12 +75,11 @@ def read_truth(path: Path) -> pd.Series:
     return pd.Series(truth["person_id"].to_numpy(), index=keys)
 
 
-def read_predicted(engine: sa.Engine) -> pd.Series:
+def read_predicted(session: Session) -> pd.Series:
     """customer_id by record key, from customer_xref."""
     query = sa.select(
         CustomerXref.source_system, CustomerXref.source_record_id, CustomerXref.customer_id
     )
-    with engine.connect() as connection:
-        xref = pd.read_sql(query, connection)
+    xref = pd.read_sql(query, session.connection())
     keys = xref["source_system"] + ":" + xref["source_record_id"]
     return pd.Series(xref["customer_id"].to_numpy(), index=keys)
