@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from mdm.customer_ids import format_customer_id
 from warehouse.db import create_warehouse_engine, migrate
 from warehouse.models import Customer, StewardTask
-from warehouse.store import format_customer_id
 from web.app import create_app
 from web.auth import add_user
 

@@ -128,7 +128,7 @@ def stage_dedupe(folder: Path) -> dict[str, Any]:
     """The dedupe flow's work on a first run: match, survive, conflicts, stable ids."""
     import pandas as pd
 
-    from flows.dedupe import assign_customer_ids
+    from mdm.customer_ids import assign_customer_ids
     from mdm.matching import match_records
     from mdm.matching.survive import find_conflicts, survive
 
@@ -156,7 +156,7 @@ def stage_incremental(folder: Path) -> dict[str, Any]:
     from mdm.matching import MatchSettings, match_delta, match_records
     from mdm.matching.keys import record_keys
     from mdm.testbed.evaluate import pairwise_scores, read_truth
-    from warehouse.store import WarehouseState
+    from warehouse.state import WarehouseState
 
     valid = _valid(folder)
     new = valid.sample(n=min(INCREMENT, len(valid) // 10), random_state=0)

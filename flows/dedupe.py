@@ -9,8 +9,6 @@ they touch are re-survived; every other customer is carried over as the warehous
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,17 +17,19 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from expectations.suites import golden_customer_suite
-from expectations.verdicts import judge, prepare_checks
 from flows.local_data import local_data_flow, unwalked
+from mdm.customer_ids import assign_customer_ids
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
+from mdm.matching.golden import golden_records, record_scores
 from mdm.matching.keys import record_keys
-from mdm.matching.survive import find_conflicts, survive
-from mdm.schema import GOLDEN_FIELDS
-from warehouse.store import FieldOverride, WarehouseState, format_customer_id
-
-# Fields whose presence makes a customer file complete enough to serve [000 Q8, 003 basic info].
-QUALITY_FIELDS = ("full_name", "id_number", "mobile", "birth_date", "address", "risk_level")
+from mdm.matching.survive import find_conflicts
+from mdm.stewardship.run_tasks import (
+    conflict_tasks,
+    incomplete_tasks,
+    invalid_tasks,
+    possible_match_tasks,
+)
+from warehouse.state import WarehouseState
 
 
 @dataclass
@@ -51,168 +51,6 @@ class DedupeResult:
     # KEY_COLUMNS of the run's records, and of stored records whose keys must be rewritten
     match_keys: pd.DataFrame | None = None
     refreshed_keys: pd.DataFrame | None = None
-
-
-def assign_customer_ids(
-    clusters: pd.Series, existing: pd.Series, *, next_number: int
-) -> tuple[pd.Series, list[str]]:
-    """Give each cluster a customer id, keeping the ids earlier runs gave.
-
-    A cluster keeps the existing id held by most of its records (ties: the oldest id). When
-    clusters merge, the other ids retire; when a customer splits, the larger part keeps the id.
-    Returns (cluster label -> customer_id, retired ids).
-    """
-    members = pd.DataFrame({"label": clusters, "customer_id": existing.reindex(clusters.index)})
-    claims = (
-        members.dropna(subset=["customer_id"])
-        .groupby(["customer_id", "label"], sort=False)
-        .size()
-        .reset_index(name="votes")
-        .sort_values(["votes", "customer_id", "label"], ascending=[False, True, True])
-    )
-    assigned: dict[Any, str] = {}
-    taken: set[str] = set()
-    for customer_id, label in zip(claims["customer_id"], claims["label"], strict=True):
-        if label not in assigned and customer_id not in taken:
-            assigned[label] = customer_id
-            taken.add(customer_id)
-    for label in sorted(set(clusters) - set(assigned), key=str):
-        assigned[label] = format_customer_id(next_number)
-        next_number += 1
-    retired = sorted(set(existing.dropna()) - taken)
-    return pd.Series(assigned, dtype=object, name="customer_id"), retired
-
-
-def record_scores(result: MatchResult) -> pd.Series:
-    """For each record, the strongest merge edge that holds it in its customer (1.0 alone)."""
-    scores = pd.Series(1.0, index=result.clusters.index)
-    merged = result.pairs[result.pairs["decision"] == "match"]
-    if merged.empty:
-        return scores
-    same = (
-        result.clusters.reindex(merged["left_key"]).to_numpy()
-        == result.clusters.reindex(merged["right_key"]).to_numpy()
-    )
-    merged = merged[same]
-    both = pd.concat(
-        [
-            merged[["left_key", "match_probability"]].rename(columns={"left_key": "key"}),
-            merged[["right_key", "match_probability"]].rename(columns={"right_key": "key"}),
-        ]
-    )
-    strongest = both.groupby("key")["match_probability"].max()
-    scores.loc[strongest.index] = strongest
-    return scores
-
-
-def quality_score(golden: pd.DataFrame) -> pd.Series:
-    """Share of the key fields that are filled (0..1)."""
-    filled = golden[list(QUALITY_FIELDS)].notna().astype(float)
-    return filled.mean(axis=1).round(3)
-
-
-def _task_key(*parts: Any) -> str:
-    text = ":".join(str(part) for part in parts)
-    if len(text) <= 200:
-        return text
-    return text[:150] + ":" + hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def possible_match_tasks(result: MatchResult, customer_of: pd.Series) -> list[dict[str, Any]]:
-    """A task per pair scored between the thresholds whose records ended in different customers."""
-    possible = result.pairs[result.pairs["decision"] == "possible"]
-    parts = result.parts(possible)
-    tasks = []
-    for row, why in zip(possible.itertuples(index=False), parts, strict=True):
-        left, right = row.left_key, row.right_key
-        tasks.append(
-            {
-                "task_key": _task_key("possible_match", left, right),
-                "task_type": "possible_match",
-                "priority": 2,
-                "customer_id": customer_of[left],
-                "source_system": left.partition(":")[0],
-                "details": {
-                    "left": left,
-                    "right": right,
-                    "left_customer_id": customer_of[left],
-                    "right_customer_id": customer_of[right],
-                    "match_probability": round(float(row.match_probability), 4),
-                    "match_weight": round(float(row.match_weight), 3),
-                    "parts": why,
-                },
-            }
-        )
-    return tasks
-
-
-def conflict_tasks(conflicts: list[dict[str, Any]], id_of: pd.Series) -> list[dict[str, Any]]:
-    """A task per golden record whose sources disagree on a critical field."""
-    tasks = []
-    for conflict in conflicts:
-        customer_id = id_of[conflict["cluster"]]
-        values = sorted(json.dumps(v["value"], default=str) for v in conflict["values"])
-        digest = hashlib.sha256("|".join(values).encode()).hexdigest()[:16]
-        tasks.append(
-            {
-                "task_key": _task_key("conflict", customer_id, conflict["field"], digest),
-                "task_type": "conflict",
-                "priority": 1 if conflict["field"] == "id_number" else 2,
-                "customer_id": customer_id,
-                "source_system": None,
-                "details": {
-                    "field": conflict["field"],
-                    "values": [
-                        {
-                            **v,
-                            "value": v["value"]
-                            if not hasattr(v["value"], "isoformat")
-                            else v["value"].isoformat(),
-                        }
-                        for v in conflict["values"]
-                    ],
-                },
-            }
-        )
-    return tasks
-
-
-def incomplete_tasks(customers: pd.DataFrame) -> list[dict[str, Any]]:
-    """The golden-customer suite's warnings, one task per customer and rule."""
-    expectations = golden_customer_suite().expectations
-    verdicts = judge(prepare_checks(customers), expectations)
-    tasks = []
-    for customer_id, reasons in verdicts.reasons.items():
-        for reason in reasons:
-            tasks.append(
-                {
-                    "task_key": _task_key(reason["task"], customer_id, reason["rule"]),
-                    "task_type": reason["task"],
-                    "priority": 3,
-                    "customer_id": customer_id,
-                    "source_system": None,
-                    "details": {key: reason[key] for key in ("field", "rule", "message")},
-                }
-            )
-    return tasks
-
-
-def invalid_tasks(warnings: list[dict[str, Any]], customer_of: pd.Series) -> list[dict[str, Any]]:
-    """A task per validation warning on a record that was loaded."""
-    return [
-        {
-            "task_key": _task_key(w["task"], w["record_key"], w["rule"], w["field"]),
-            "task_type": w["task"],
-            "priority": 2 if w["field"] == "id_number" else 3,
-            "customer_id": customer_of.get(w["record_key"]),
-            "source_system": w["source_system"],
-            "details": {
-                "record": w["record_key"],
-                **{key: w[key] for key in ("field", "rule", "message")},
-            },
-        }
-        for w in warnings
-    ]
 
 
 @task(cache_policy=NO_CACHE)
@@ -274,20 +112,7 @@ def merge_task(
         state.customer_of.reindex(result.clusters.index).astype(object),
         next_number=state.next_customer_number,
     )
-    golden, chosen_sources = survive(matched, result.clusters)
-    golden = golden[list(GOLDEN_FIELDS)].copy()
-    golden["count_sources"] = result.clusters.value_counts().reindex(golden.index).astype(int)
-    sources = chosen_sources.reindex(golden.index)
-    names = list(sources.columns)
-    golden["field_sources"] = [  # zip over columns: to_dict("records") boxes every cell slowly
-        {name: key for name, key in zip(names, row, strict=True) if key is not None}
-        for row in zip(*(sources[name].to_numpy(dtype=object) for name in names), strict=True)
-    ]
-    golden.index = golden.index.map(id_of)
-    golden.index.name = "customer_id"
-    golden = apply_overrides(golden, state.field_overrides)
-    golden["quality_score"] = quality_score(golden)
-
+    golden = golden_records(matched, result.clusters, id_of, state.field_overrides)
     xref = pd.DataFrame(
         {"customer_id": result.clusters.map(id_of), "match_score": record_scores(result)}
     )
@@ -341,28 +166,6 @@ def carried_over(
     referenced = customers.isin(np.asarray(customer_ids.unique(), dtype=object))
     kept = referenced & ~customers.isin(survived)
     return xref, state.customers.loc[kept]
-
-
-def apply_overrides(
-    golden: pd.DataFrame, overrides: dict[str, dict[str, FieldOverride]]
-) -> pd.DataFrame:
-    """A steward's chosen or corrected value beats survivorship, on this run and every later one.
-
-    Overrides of customers that no longer exist (merged away) are left unapplied.
-    """
-    golden = golden.copy()
-    for customer_id, fields in overrides.items():
-        if customer_id not in golden.index:
-            continue
-        for name, override in fields.items():
-            if golden[name].dtype != object:  # a date or text in a float/str column
-                golden[name] = golden[name].astype(object)
-            golden.at[customer_id, name] = override.value
-            golden.at[customer_id, "field_sources"] = {
-                **golden.at[customer_id, "field_sources"],
-                name: f"steward:{override.decision_id}",
-            }
-    return golden
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from mdm.channels.config import ChannelConfig, ChannelsConfig
 from mdm.channels.readers import READ_PROBLEM, ROW_NUMBER, RawTable, empty_table, read_source
 from mdm.errors import MdmError, SourceError
-from mdm.schema import REJECT_COLUMNS, record_key
+from mdm.schema import REJECT_COLUMNS, record_key_index
 from mdm.standardize.frame import standardize_frame
 
 
@@ -238,18 +238,8 @@ def ingest_channel(
 def standardize_channel(batch: ChannelBatch, channel: ChannelConfig) -> ChannelBatch:
     """Bring a channel's mapped rows to the standard record, keyed by record_key."""
     records = standardize_frame(batch.records, formats=channel.formats, units=channel.units)
-    # Object dtype, not pandas' Arrow-backed strings: every lookup by record_key downstream
-    # (matching, merging, loading) is several times slower on an Arrow index.
-    records.index = pd.Index(
-        [
-            record_key(system, record_id)
-            for system, record_id in zip(
-                records["source_system"], records["source_record_id"], strict=True
-            )
-        ],
-        dtype=object,
-        name="record_key",
-    )
+    records.index = record_key_index(records["source_system"], records["source_record_id"])
+    records.index.name = "record_key"
     batch.records = records
     return batch
 

@@ -30,16 +30,9 @@ from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
 from mdm.settings import ProcessSettings
 from warehouse.db import create_warehouse_engine, migrate
-from warehouse.store import (
-    RunOutput,
-    WarehouseState,
-    delivered_files,
-    fail_run,
-    read_current_segments,
-    read_state,
-    start_run,
-    write_run,
-)
+from warehouse.run_output import RunOutput
+from warehouse.runs import fail_run, start_run, write_run
+from warehouse.state import WarehouseState, delivered_files, read_current_segments, read_state
 
 T = TypeVar("T")
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from flows.dedupe import assign_customer_ids
-from warehouse.store import customer_number, format_customer_id
+from mdm.customer_ids import assign_customer_ids, customer_number, format_customer_id
 
 
 def test_new_clusters_get_fresh_ids_in_label_order() -> None:

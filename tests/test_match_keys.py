@@ -24,7 +24,7 @@ from mdm.matching.keys import KEY_COLUMNS, KEY_SCHEME, from_bytes, record_keys, 
 from mdm.testbed.generate import generate
 from warehouse.db import create_warehouse_engine
 from warehouse.models import SourceRecord
-from warehouse.store import read_state
+from warehouse.state import read_state
 
 ROOT = Path(__file__).resolve().parents[1]
 

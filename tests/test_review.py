@@ -15,10 +15,10 @@ from warehouse_io import run_into
 
 from flows.pipeline import RunSummary
 from mdm.cli.app import app
-from mdm.stewardship import actions
+from mdm.customer_ids import customer_number
+from mdm.stewardship import actions, queue
 from mdm.testbed.generate import generate
 from warehouse.models import Customer, CustomerHistory, StewardDecision, StewardTask
-from warehouse.store import customer_number
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_every_action_writes_its_audit_row(
     engine = sa.create_engine(warehouse_url)
     with Session(engine) as session, session.begin():
         tasks = {
-            kind: actions.list_tasks(session, where=actions.TaskFilter(task_type=kind), limit=2)
+            kind: queue.list_tasks(session, where=queue.TaskFilter(task_type=kind), limit=2)
             for kind in ("possible_match", "conflict", "incomplete")
         }
         conflict = tasks["conflict"][0]
@@ -166,7 +166,7 @@ def test_every_action_writes_its_audit_row(
         revealed = actions.reveal_field(
             session, customer_id=tasks["incomplete"][1].customer_id, field="mobile", by="f"
         )
-        with pytest.raises(actions.ReviewError, match="already resolved"):
+        with pytest.raises(queue.ReviewError, match="already resolved"):
             actions.dismiss(session, task_id=conflict.task_id, by="g", reason="again")
         decided_tasks = {d.task_id for d in done} | {corrected.task_id}
         corrected_customer = corrected.subject["customer_id"]

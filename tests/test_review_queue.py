@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bench.queue import CHANNELS, TYPES, fill
-from mdm.stewardship.actions import (
+from mdm.stewardship.queue import (
     TaskFilter,
     channels_with_tasks,
     count_tasks,

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from warehouse.db import create_warehouse_engine, migrate
+from warehouse.load.segments import write_alerts, write_segments
 from warehouse.models import Customer, CustomerSegmentHistory, RmAlert
+from warehouse.run_output import RunOutput
 from warehouse.segment_reads import campaign_members, segment_counts
-from warehouse.store import RunOutput, _write_alerts, _write_segments
 
 NOW = dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC)
 
@@ -76,7 +77,7 @@ def test_moves_are_kept_with_their_date_and_lists_read_back(warehouse_url: str) 
                     ("C3", "campaign_fund_sip", "age_and_investing"),
                 ],
             )
-            assert _write_segments(session, first, NOW) == 4  # first assignments
+            assert write_segments(session, first, NOW) == 4  # first assignments
         with Session(engine) as session, session.begin():
             second = output(
                 "r2",
@@ -91,8 +92,8 @@ def test_moves_are_kept_with_their_date_and_lists_read_back(warehouse_url: str) 
                     }
                 ],
             )
-            assert _write_segments(session, second, NOW) == 2
-            assert _write_alerts(session, second, NOW) == 1
+            assert write_segments(session, second, NOW) == 2
+            assert write_alerts(session, second, NOW) == 1
         with Session(engine) as session:
             moves = session.execute(
                 sa.select(
@@ -119,7 +120,7 @@ def test_moves_are_kept_with_their_date_and_lists_read_back(warehouse_url: str) 
                 {"segment_type": "value_tier", "segment_value": "silver", "customers": 1},
             ]
         with Session(engine) as session, session.begin():
-            _write_segments(session, first, NOW)
+            write_segments(session, first, NOW)
         with Session(engine) as session:
             members = campaign_members(session, campaign="fund_sip")
         # C3 is merged away (inactive): not on the list

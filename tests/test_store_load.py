@@ -23,7 +23,9 @@ from flows.pipeline import RunSummary
 from mdm.schema import GOLDEN_FIELDS
 from mdm.testbed.generate import generate
 from warehouse.db import create_warehouse_engine, migrate
-from warehouse.store import RunOutput, _write_customers, _write_source_records, _write_xref
+from warehouse.load.customers import write_customers
+from warehouse.load.records import write_source_records, write_xref
+from warehouse.run_output import RunOutput
 
 LOADED_TABLES = (
     "customer",
@@ -239,13 +241,13 @@ def test_customers_are_written_only_when_golden_fields_or_bookkeeping_differ(
     try:
         migrate(engine)
         with Session(engine) as session, session.begin():
-            first = _write_customers(session, output("r1", customers=customers(a, b)), T1)
+            first = write_customers(session, output("r1", customers=customers(a, b)), T1)
         assert first == {"customers_created": 2, "customers_updated": 0, "customers_retired": 0}
 
         # C1 as before; C2 one source more (bookkeeping only); C3 new
         b_two_sources = {**b, "count_sources": 2, "field_sources": {"mobile": "branch:9"}}
         with Session(engine) as session, session.begin(), statements_by_table() as statements:
-            second = _write_customers(
+            second = write_customers(
                 session, output("r2", customers=customers(a, b_two_sources, c)), T2
             )
         assert second == {"customers_created": 1, "customers_updated": 0, "customers_retired": 0}
@@ -262,7 +264,7 @@ def test_customers_are_written_only_when_golden_fields_or_bookkeeping_differ(
         a_moved = {**a, "mobile": "+8613900000001"}
         b_rounding = {**b_two_sources, "aum_cny": 5.251}
         with Session(engine) as session, session.begin():
-            third = _write_customers(
+            third = write_customers(
                 session,
                 output("r3", customers=customers(a_moved, b_rounding), retired=["C3", "C3"]),
                 T3,
@@ -287,7 +289,7 @@ def test_customers_are_written_only_when_golden_fields_or_bookkeeping_differ(
 
         # C3 comes back unchanged: reactivated, a new version
         with Session(engine) as session, session.begin():
-            fourth = _write_customers(session, output("r4", customers=customers(c)), T4)
+            fourth = write_customers(session, output("r4", customers=customers(c)), T4)
         assert fourth == {"customers_created": 0, "customers_updated": 1, "customers_retired": 0}
         with Session(engine) as session:
             assert customer_rows(session)["C3"] == ("r4", T4, True, 1)
@@ -338,9 +340,9 @@ def test_records_and_xref_are_rewritten_only_when_new_or_changed(warehouse_url: 
             xref=xref(("app:1", "C1", 0.9), ("app:2", "C1", 0.8), ("branch:1", "C2", 1.0)),
         )
         with Session(engine) as session, session.begin():
-            _write_source_records(session, first, T1)
-            _write_customers(session, first, T1)
-            _write_xref(session, first, T1)
+            write_source_records(session, first, T1)
+            write_customers(session, first, T1)
+            write_xref(session, first, T1)
 
         # app:1 as before (its score off by float noise); app:2 a new raw row and another
         # customer; branch:1 the same row with another score; app:3 new
@@ -361,8 +363,8 @@ def test_records_and_xref_are_rewritten_only_when_new_or_changed(warehouse_url: 
             ),
         )
         with Session(engine) as session, session.begin():
-            _write_source_records(session, second, T2)
-            _write_xref(session, second, T2)
+            write_source_records(session, second, T2)
+            write_xref(session, second, T2)
 
         stored = by_key(
             read(

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from mdm.stewardship.actions import ReviewError
+from mdm.stewardship.queue import ReviewError
 from warehouse.db import create_warehouse_engine
 from web import routes_auth, routes_customers, routes_queue, routes_tasks, routes_users
 from web.deps import NotSignedIn, current_user, render

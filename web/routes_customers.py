@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from mdm.schema import GOLDEN_FIELDS
-from mdm.stewardship import actions
+from mdm.stewardship import actions, queue
 from warehouse.models import CustomerHistory, CustomerSegment, StewardTask
 from web.deps import Db, Steward, Viewer, render
 
@@ -34,9 +34,9 @@ def segment_history(session: Session, customer_id: str) -> list[dict[str, Any]]:
 def customer_page(
     request: Request, session: Session, user: Any, customer_id: str, revealed: Any = None
 ) -> HTMLResponse:
-    customer = actions.get_customer(session, customer_id=customer_id)
-    records = actions.source_records(
-        session, keys=actions.customer_records(session, customer_id=customer_id)
+    customer = queue.get_customer(session, customer_id=customer_id)
+    records = queue.source_records(
+        session, keys=queue.customer_records(session, customer_id=customer_id)
     )
     return render(
         request,
@@ -69,7 +69,7 @@ def customer_page(
             .where(StewardTask.customer_id == customer_id)
             .order_by(StewardTask.created_at, StewardTask.task_id)
         ).scalars(),
-        decisions=actions.decisions_about(session, customer_id=customer_id),
+        decisions=queue.decisions_about(session, customer_id=customer_id),
         revealed=revealed or {},
     )
 
@@ -94,8 +94,8 @@ def reveal(
             session, field=field, customer_id=customer_id, by=user.username
         )
     else:
-        if record not in actions.customer_records(session, customer_id=customer_id):
-            raise actions.ReviewError(f"{record} is not a source of {customer_id}")
+        if record not in queue.customer_records(session, customer_id=customer_id):
+            raise queue.ReviewError(f"{record} is not a source of {customer_id}")
         value = actions.reveal_field(session, field=field, record=record, by=user.username)
     session.commit()
     return customer_page(request, session, user, customer_id, revealed={(record, field): value})

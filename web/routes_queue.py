@@ -10,15 +10,15 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from mdm.stewardship.actions import (
+from mdm.stewardship.queue import (
     STATUSES,
-    TASK_TYPES,
     TaskFilter,
     channels_with_tasks,
     count_tasks,
     counts_by_type,
     list_tasks,
 )
+from mdm.stewardship.tasks import TASK_TYPES
 from warehouse.models import Customer, StewardTask
 from web.deps import Db, Viewer, render
 

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from mdm.matching.survive import survive
 from mdm.schema import GOLDEN_FIELDS
-from mdm.stewardship import actions
+from mdm.stewardship import actions, queue
 from mdm.stewardship.explain import explain_parts
 from warehouse.models import Customer, StewardTask
-from warehouse.store import column_value, json_ready, records_from_json
+from warehouse.state import records_from_json
+from warehouse.values import column_value, json_ready
 from web.deps import Db, Steward, Viewer, render
 
 router = APIRouter()
@@ -28,10 +29,10 @@ def involved_records(session: Session, task: StewardTask) -> dict[str, dict[str,
     if task.task_type == "possible_match":
         keys = [details["left"], details["right"]]
     else:
-        keys = actions.customer_records(session, customer_id=task.customer_id or "")
+        keys = queue.customer_records(session, customer_id=task.customer_id or "")
         if "record" in details and details["record"] not in keys:
             keys.insert(0, details["record"])
-    return actions.source_records(session, keys=keys)
+    return queue.source_records(session, keys=keys)
 
 
 def differing_fields(records: dict[str, dict[str, Any]]) -> list[str]:
@@ -48,9 +49,9 @@ def merged_preview(session: Session, task: StewardTask) -> dict[str, Any] | None
     keys = [
         key
         for side in ("left_customer_id", "right_customer_id")
-        for key in actions.customer_records(session, customer_id=details.get(side) or "")
+        for key in queue.customer_records(session, customer_id=details.get(side) or "")
     ]
-    stored = actions.source_records(session, keys=keys or [details["left"], details["right"]])
+    stored = queue.source_records(session, keys=keys or [details["left"], details["right"]])
     if not stored:
         return None
     frame = records_from_json(list(stored.values()))
@@ -64,7 +65,7 @@ def merged_preview(session: Session, task: StewardTask) -> dict[str, Any] | None
 def task_page(
     request: Request, session: Session, user: Any, task_id: int, revealed: Revealed | None = None
 ) -> HTMLResponse:
-    task = actions.get_task(session, task_id=task_id)
+    task = queue.get_task(session, task_id=task_id)
     records = involved_records(session, task)
     customer = session.get(Customer, task.customer_id) if task.customer_id else None
     reasons = []
@@ -87,7 +88,7 @@ def task_page(
         reasons=reasons,
         golden=golden,
         customer=customer,
-        decisions=actions.decisions_of_task(session, task_id=task_id),
+        decisions=queue.decisions_of_task(session, task_id=task_id),
         revealed=revealed or {},
         golden_fields=GOLDEN_FIELDS,
     )
@@ -123,7 +124,7 @@ def decide(
     value: Annotated[str, Form()] = "",
     records: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    task = actions.get_task(session, task_id=task_id)
+    task = queue.get_task(session, task_id=task_id)
     common: dict[str, Any] = {"task_id": task_id, "by": user.username, "reason": reason}
     customer_id = task.customer_id or ""
     if action == "confirm":
@@ -145,6 +146,6 @@ def decide(
             **common,
         )
     else:
-        raise actions.ReviewError(f"unknown action '{action}'")
+        raise queue.ReviewError(f"unknown action '{action}'")
     session.commit()
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)

@@ -51,7 +51,7 @@ def list_command(
     """Tasks, oldest first."""
 
     def body() -> None:
-        from mdm.stewardship.actions import TaskFilter, count_tasks, list_tasks
+        from mdm.stewardship.queue import TaskFilter, count_tasks, list_tasks
 
         where = TaskFilter(task_type=task_type, status=status, search=search)
         with warehouse_session(warehouse, write=True) as session:
@@ -79,7 +79,7 @@ def show(
     """One task: its details, the records involved side by side, why they matched."""
 
     def body() -> None:
-        from mdm.stewardship.actions import get_task, source_records
+        from mdm.stewardship.queue import get_task, source_records
 
         with warehouse_session(warehouse, write=True) as session:
             task = get_task(session, task_id=task_id)
@@ -116,10 +116,10 @@ def resolve(
     """Decide a task; the decision is audited and holds on every later run."""
 
     def body() -> None:
-        from mdm.stewardship import actions
+        from mdm.stewardship import actions, queue
 
         with warehouse_session(warehouse, write=True) as session:
-            task = actions.get_task(session, task_id=task_id)
+            task = queue.get_task(session, task_id=task_id)
             common: dict[str, Any] = {"task_id": task_id, "by": by, "reason": reason}
             if action is Action.confirm:
                 decision = actions.confirm_match(session, **common)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from mdm.segments.config import SegmentRules
 from mdm.segments.rules import tier_rank
+from mdm.stewardship.tasks import new_task
 
 
 def _level_code(prefix: str, level: float) -> str | None:
@@ -38,32 +39,30 @@ def compliance_tasks(
     for i in np.flatnonzero(above):
         risk, product_risk = _level_code("C", level[i]), _level_code("R", product[i])
         tasks.append(
-            {
-                "task_key": f"compliance:{ids[i]}:product_above_risk_level:{product_risk}>{risk}",
-                "task_type": "compliance",
-                "priority": 1,
-                "customer_id": ids[i],
-                "source_system": None,
-                "details": {
+            new_task(
+                "compliance",
+                key=(ids[i], "product_above_risk_level", f"{product_risk}>{risk}"),
+                priority=1,
+                customer_id=ids[i],
+                details={
                     "rule": "product_above_risk_level",
                     "message": f"holds or bought a {product_risk} product with risk level {risk}",
                     "risk_level": risk,
                     "product_risk_max": product_risk,
                     "checked_on": as_of.isoformat(),
                 },
-            }
+            )
         )
     assessed_on = customers["risk_assessed_on"].reindex(profile.index).to_numpy(dtype=object)
     for i in np.flatnonzero(expired):
         on = pd.Timestamp(assessed_on[i]).date().isoformat()
         tasks.append(
-            {
-                "task_key": f"compliance:{ids[i]}:risk_assessment_expired:{on}",
-                "task_type": "compliance",
-                "priority": 2,
-                "customer_id": ids[i],
-                "source_system": None,
-                "details": {
+            new_task(
+                "compliance",
+                key=(ids[i], "risk_assessment_expired", on),
+                priority=2,
+                customer_id=ids[i],
+                details={
                     "rule": "risk_assessment_expired",
                     "message": f"risk assessment is {int(assessed_days[i])} days old "
                     f"(valid for {valid_days})",
@@ -72,7 +71,7 @@ def compliance_tasks(
                     "valid_days": valid_days,
                     "checked_on": as_of.isoformat(),
                 },
-            }
+            )
         )
     return tasks
 

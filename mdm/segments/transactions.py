@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mdm.schema import REJECT_COLUMNS, TRANSACTION_FIELDS, record_key
+from mdm.schema import REJECT_COLUMNS, TRANSACTION_FIELDS, record_key, split_record_key
 
 
 def _reason(field: str, rule: str, message: str) -> list[dict[str, str]]:
@@ -89,7 +89,7 @@ def link_transactions(
         _reason(
             "customer_ref",
             "customer_ref_known",
-            f"customer_ref matches no loaded record of channel '{key.partition(':')[0]}'",
+            f"customer_ref matches no loaded record of channel '{split_record_key(key)[0]}'",
         )
         for key in parsed["ref_key"][unknown]
     ]

@@ -1,7 +1,7 @@
 """Steward actions (SPEC §5): the one place a person's decision about customer data is made.
 
 Each action writes a `steward_decision` row (who, when, before, after, why) and resolves its task.
-The pipeline reads the decisions on every later run (warehouse/store.py `read_state`): a
+The pipeline reads the decisions on every later run (warehouse/state.py `read_state`): a
 confirmed match and a not-a-match become must/cannot-link pairs, a split becomes cannot-link pairs
 between the parts, a chosen or corrected value beats survivorship. Where it is cheap the decision
 also changes the warehouse at once, so a steward sees it before the next run.
@@ -12,209 +12,37 @@ The CLI (`mdm review`) and the workbench (`web/`) both call these functions; the
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from mdm.errors import MdmError
+from mdm.customer_ids import format_customer_id
 from mdm.matching.survive import survive
-from mdm.schema import GOLDEN_FIELDS, record_key
+from mdm.schema import GOLDEN_FIELDS, split_record_key
+from mdm.stewardship.queue import (
+    ReviewError,
+    customer_records,
+    get_customer,
+    get_task,
+    source_records,
+)
+from mdm.stewardship.tasks import TASK_TYPES
+from warehouse.load.customers import close_versions
 from warehouse.models import (
     Customer,
     CustomerHistory,
     CustomerXref,
-    SourceRecord,
     StewardDecision,
     StewardTask,
 )
-from warehouse.store import (
-    column_value,
-    customer_number,
-    format_customer_id,
-    json_ready,
-    json_safe,
-    records_from_json,
-)
+from warehouse.state import next_customer_number, records_from_json
+from warehouse.values import column_value, json_ready, json_safe
 
-TASK_TYPES = ("possible_match", "conflict", "incomplete", "invalid", "compliance")
-STATUSES = ("open", "resolved", "dismissed")
-CUSTOMER_ID = re.compile(r"C\d{9}")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "是", "同意"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "否", "不同意"})
-
-
-class ReviewError(MdmError):
-    """A steward action that cannot be done as asked (unknown task, already decided, bad value)."""
-
-
-@dataclass(frozen=True)
-class TaskFilter:
-    """What the queue shows: by type, status and channel, and a search text that finds a
-    customer id, a name, or a phone typed as shown masked (138****5678) or by its last digits."""
-
-    task_type: str | None = None
-    status: str = "open"
-    channel: str | None = None
-    search: str | None = None
-
-
-def _filtered(query: sa.Select[Any], where: TaskFilter) -> sa.Select[Any]:
-    query = query.where(StewardTask.status == where.status)
-    if where.task_type:
-        query = query.where(StewardTask.task_type == where.task_type)
-    if where.channel:
-        query = query.where(StewardTask.source_system == where.channel)
-    text = (where.search or "").strip()
-    if not text:
-        return query
-    if CUSTOMER_ID.fullmatch(text.upper()):
-        return query.where(StewardTask.customer_id == text.upper())
-    customers = sa.select(Customer.customer_id)
-    if "*" in text:  # 138****5678 as shown masked: the visible digits, in order
-        head, _, tail = text.replace(" ", "").partition("*")
-        pattern = f"%{_like_literal(head)}%{_like_literal(tail.strip('*'))}"
-        customers = customers.where(Customer.mobile.like(pattern, escape="/"))
-    elif text.isdigit() and len(text) >= 4:
-        customers = customers.where(Customer.mobile.endswith(text, autoescape=True))
-    else:
-        customers = customers.where(Customer.full_name.contains(text, autoescape=True))
-    return query.where(StewardTask.customer_id.in_(customers))
-
-
-def _like_literal(text: str) -> str:
-    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-
-
-def list_tasks(
-    session: Session,
-    *,
-    where: TaskFilter = TaskFilter(),
-    by_priority: bool = False,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[StewardTask]:
-    """Tasks matching the filter, oldest first (or most urgent first), one page of them."""
-    created: Any = StewardTask.created_at
-    if where.search:
-        # A search finds few customers: their index should drive the query and the few tasks be
-        # sorted, but SQLite would walk every open task in date order to match ORDER BY; an
-        # expression no index holds keeps it from doing that.
-        created = sa.func.coalesce(StewardTask.created_at, StewardTask.created_at)
-    order = (
-        [StewardTask.priority, created, StewardTask.task_id]
-        if by_priority
-        else [created, StewardTask.task_id]
-    )
-    # The page's ids first, from the index alone; then only those rows (a deep OFFSET would
-    # otherwise read every skipped row in full).
-    ids = _filtered(sa.select(StewardTask.task_id), where).order_by(*order)
-    page = list(session.execute(ids.limit(limit).offset(offset)).scalars())
-    rows = session.execute(sa.select(StewardTask).where(StewardTask.task_id.in_(page))).scalars()
-    by_id = {task.task_id: task for task in rows}
-    return [by_id[task_id] for task_id in page]
-
-
-def count_tasks(session: Session, *, where: TaskFilter = TaskFilter()) -> int:
-    query = _filtered(sa.select(sa.func.count()).select_from(StewardTask), where)
-    return int(session.execute(query).scalar_one())
-
-
-def counts_by_type(session: Session, *, status: str = "open") -> dict[str, int]:
-    rows = session.execute(
-        sa.select(StewardTask.task_type, sa.func.count())
-        .where(StewardTask.status == status)
-        .group_by(StewardTask.task_type)
-    ).all()
-    return {task_type: int(count) for task_type, count in rows}
-
-
-def channels_with_tasks(session: Session, *, status: str = "open") -> list[str]:
-    """The channels that have tasks of this status.
-
-    A loose index scan (one seek per channel on ix_steward_task_channel) instead of DISTINCT,
-    which would read all 100,000 open tasks on every queue page.
-    """
-    table = StewardTask.__table__
-    walk = (
-        sa.select(sa.func.min(table.c.source_system).label("name"))
-        .where(table.c.status == status)
-        .cte("walk", recursive=True)
-    )
-    following = (
-        sa.select(sa.func.min(table.c.source_system))
-        .where(table.c.status == status, table.c.source_system > walk.c.name)
-        .scalar_subquery()
-    )
-    walk = walk.union_all(sa.select(following).where(walk.c.name.is_not(None)))
-    names = session.execute(sa.select(walk.c.name).where(walk.c.name.is_not(None))).scalars()
-    return list(names)
-
-
-def get_task(session: Session, *, task_id: int) -> StewardTask:
-    task = session.get(StewardTask, task_id)
-    if task is None:
-        raise ReviewError(f"there is no task {task_id}")
-    return task
-
-
-def get_customer(session: Session, *, customer_id: str) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None:
-        raise ReviewError(f"there is no customer {customer_id}")
-    return customer
-
-
-def source_records(session: Session, *, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Stored standardized records by record_key, in the order asked."""
-    found: dict[str, dict[str, Any]] = {}
-    for key in keys:
-        system, _, record_id = key.partition(":")
-        row = session.get(SourceRecord, (system, record_id))
-        if row is not None:
-            found[key] = row.record
-    return found
-
-
-def customer_records(session: Session, *, customer_id: str) -> list[str]:
-    rows = session.execute(
-        sa.select(CustomerXref.source_system, CustomerXref.source_record_id)
-        .where(CustomerXref.customer_id == customer_id)
-        .order_by(CustomerXref.source_system, CustomerXref.source_record_id)
-    ).all()
-    return [record_key(system, record_id) for system, record_id in rows]
-
-
-def decisions_about(session: Session, *, customer_id: str) -> list[StewardDecision]:
-    """The audit trail of a customer: decisions on it and on its tasks, newest first."""
-    task_ids = sa.select(StewardTask.task_id).where(StewardTask.customer_id == customer_id)
-    decisions = session.execute(
-        sa.select(StewardDecision)
-        .where(StewardDecision.task_id.in_(task_ids) | StewardDecision.task_id.is_(None))
-        .order_by(StewardDecision.decision_id.desc())
-    ).scalars()
-    return [
-        d
-        for d in decisions
-        if d.task_id is not None or (d.subject or {}).get("customer_id") == customer_id
-    ]
-
-
-def decisions_of_task(session: Session, *, task_id: int) -> list[StewardDecision]:
-    return list(
-        session.execute(
-            sa.select(StewardDecision)
-            .where(StewardDecision.task_id == task_id)
-            .order_by(StewardDecision.decision_id)
-        ).scalars()
-    )
-
-
-# ---------------------------------------------------------------- actions
 
 
 def _now() -> dt.datetime:
@@ -374,14 +202,7 @@ def _set_field(
 
 
 def _new_version(session: Session, customer: Customer, *, now: dt.datetime, run_id: str) -> None:
-    session.execute(
-        sa.update(CustomerHistory)
-        .where(
-            CustomerHistory.customer_id == customer.customer_id,
-            CustomerHistory.valid_to.is_(None),
-        )
-        .values(valid_to=now)
-    )
+    close_versions(session, [customer.customer_id], now)
     session.add(
         CustomerHistory(
             customer_id=customer.customer_id,
@@ -472,8 +293,7 @@ def split_customer(
     rest = [key for key in members if key not in moved]
     if not moved or not rest:
         raise ReviewError("a split needs some records to move and some to stay")
-    highest = session.execute(sa.select(sa.func.max(Customer.customer_id))).scalar_one()
-    new_id = format_customer_id(customer_number(highest) + 1)
+    new_id = format_customer_id(next_customer_number(session))
     decision = _decide(
         session,
         action="split_customer",
@@ -529,7 +349,7 @@ def _apply_split(
         target.count_sources, target.updated_at = count, now
         _new_version(session, target, now=now, run_id=marker)
     for key in moved:
-        system, _, record_id = key.partition(":")
+        system, record_id = split_record_key(key)
         session.execute(
             sa.update(CustomerXref)
             .where(CustomerXref.source_system == system, CustomerXref.source_record_id == record_id)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mdm.errors import MdmError
+from mdm.schema import record_key_index
 from warehouse.models import CustomerXref
 
 TRUTH_COLUMNS = ("source_system", "source_record_id", "person_id")
@@ -71,7 +72,7 @@ def read_truth(path: Path) -> pd.Series:
     missing = [c for c in TRUTH_COLUMNS if c not in truth.columns]
     if missing:
         raise MdmError(f"{path}: truth file lacks column '{missing[0]}' (needs {TRUTH_COLUMNS})")
-    keys = truth["source_system"] + ":" + truth["source_record_id"]
+    keys = record_key_index(truth["source_system"], truth["source_record_id"])
     return pd.Series(truth["person_id"].to_numpy(), index=keys)
 
 
@@ -81,5 +82,5 @@ def read_predicted(session: Session) -> pd.Series:
         CustomerXref.source_system, CustomerXref.source_record_id, CustomerXref.customer_id
     )
     xref = pd.read_sql(query, session.connection())
-    keys = xref["source_system"] + ":" + xref["source_record_id"]
+    keys = record_key_index(xref["source_system"], xref["source_record_id"])
     return pd.Series(xref["customer_id"].to_numpy(), index=keys)

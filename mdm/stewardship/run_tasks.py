@@ -1,0 +1,105 @@
+"""The tasks a run raises for stewards from matching (possible matches), survivorship
+(conflicts) and validation (incomplete and invalid records)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pandas as pd
+
+from expectations.suites import golden_customer_suite
+from expectations.verdicts import judge, prepare_checks
+from mdm.matching import MatchResult
+from mdm.schema import split_record_key
+from mdm.stewardship.tasks import new_task
+
+
+def possible_match_tasks(result: MatchResult, customer_of: pd.Series) -> list[dict[str, Any]]:
+    """A task per pair scored between the thresholds whose records ended in different customers."""
+    possible = result.pairs[result.pairs["decision"] == "possible"]
+    parts = result.parts(possible)
+    tasks = []
+    for row, why in zip(possible.itertuples(index=False), parts, strict=True):
+        left, right = row.left_key, row.right_key
+        tasks.append(
+            new_task(
+                "possible_match",
+                key=(left, right),
+                priority=2,
+                customer_id=customer_of[left],
+                source_system=split_record_key(left)[0],
+                details={
+                    "left": left,
+                    "right": right,
+                    "left_customer_id": customer_of[left],
+                    "right_customer_id": customer_of[right],
+                    "match_probability": round(float(row.match_probability), 4),
+                    "match_weight": round(float(row.match_weight), 3),
+                    "parts": why,
+                },
+            )
+        )
+    return tasks
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def conflict_tasks(conflicts: list[dict[str, Any]], id_of: pd.Series) -> list[dict[str, Any]]:
+    """A task per golden record whose sources disagree on a critical field."""
+    tasks = []
+    for conflict in conflicts:
+        customer_id = id_of[conflict["cluster"]]
+        values = sorted(json.dumps(v["value"], default=str) for v in conflict["values"])
+        digest = hashlib.sha256("|".join(values).encode()).hexdigest()[:16]
+        tasks.append(
+            new_task(
+                "conflict",
+                key=(customer_id, conflict["field"], digest),
+                priority=1 if conflict["field"] == "id_number" else 2,
+                customer_id=customer_id,
+                details={
+                    "field": conflict["field"],
+                    "values": [{**v, "value": _json_value(v["value"])} for v in conflict["values"]],
+                },
+            )
+        )
+    return tasks
+
+
+def incomplete_tasks(customers: pd.DataFrame) -> list[dict[str, Any]]:
+    """The golden-customer suite's warnings, one task per customer and rule."""
+    expectations = golden_customer_suite().expectations
+    verdicts = judge(prepare_checks(customers), expectations)
+    return [
+        new_task(
+            reason["task"],
+            key=(customer_id, reason["rule"]),
+            priority=3,
+            customer_id=str(customer_id),
+            details={key: reason[key] for key in ("field", "rule", "message")},
+        )
+        for customer_id, reasons in verdicts.reasons.items()
+        for reason in reasons
+    ]
+
+
+def invalid_tasks(warnings: list[dict[str, Any]], customer_of: pd.Series) -> list[dict[str, Any]]:
+    """A task per validation warning on a record that was loaded."""
+    return [
+        new_task(
+            w["task"],
+            key=(w["record_key"], w["rule"], w["field"]),
+            priority=2 if w["field"] == "id_number" else 3,
+            customer_id=customer_of.get(w["record_key"]),
+            source_system=w["source_system"],
+            details={
+                "record": w["record_key"],
+                **{key: w[key] for key in ("field", "rule", "message")},
+            },
+        )
+        for w in warnings
+    ]

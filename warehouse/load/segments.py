@@ -1,0 +1,122 @@
+"""The load of `customer_segment`, its history, and `rm_alert`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from warehouse.load.chunks import chunks
+from warehouse.models import CustomerSegment, CustomerSegmentHistory, RmAlert
+from warehouse.run_output import RunOutput
+from warehouse.values import db_ready, json_safe, same_scores
+
+
+def segment_changes(both: pd.DataFrame) -> pd.DataFrame:
+    """Assignments whose value differs: customer_id, segment_type, old_value, new_value,
+    rule_version. ``both``: stored and new assignments outer-joined on the key (stored columns
+    suffixed ``_stored``); a missing side (first assignment, leaving a campaign list) is null."""
+    old, new = both["segment_value_stored"], both["segment_value"]
+    changed = (old != new) & ~(old.isna() & new.isna())
+    return both.loc[changed].rename(
+        columns={"segment_value_stored": "old_value", "segment_value": "new_value"}
+    )
+
+
+SEGMENT_COLUMNS = ("segment_value", "score", "rule_version", "next_contact_due")
+
+
+def write_segments(session: Session, output: RunOutput, now: dt.datetime) -> int:
+    """Write the assignments of this run's customers that are new or differ, delete those that
+    no longer hold, and keep every change of value in the history. An unchanged assignment is
+    left as stored, `assigned_at` included: it says since when the assignment holds."""
+    segments = output.segments
+    if segments.empty:
+        return 0
+    key = ["customer_id", "segment_type"]
+    customer_ids = list(segments["customer_id"].unique())
+    stored = pd.concat(
+        [
+            pd.read_sql(
+                sa.select(*(getattr(CustomerSegment, c) for c in (*key, *SEGMENT_COLUMNS))).where(
+                    CustomerSegment.customer_id.in_(chunk)
+                ),
+                session.connection(),
+            )
+            for chunk in chunks(customer_ids)
+        ],
+        ignore_index=True,
+    )
+    both = stored.merge(
+        segments[[*key, *SEGMENT_COLUMNS]],
+        on=key,
+        how="outer",
+        suffixes=("_stored", ""),
+        indicator=True,
+    )
+    changes = segment_changes(both)
+    differs = (both["_merge"] == "both") & ~_same_segment(both)
+    stale = both.loc[(both["_merge"] == "left_only") | differs, key]
+    for segment_type, group in stale.groupby("segment_type"):
+        for chunk in chunks(group["customer_id"].tolist()):
+            session.execute(
+                sa.delete(CustomerSegment).where(
+                    CustomerSegment.segment_type == segment_type,
+                    CustomerSegment.customer_id.in_(chunk),
+                )
+            )
+    fresh = both.loc[(both["_merge"] == "right_only") | differs, key]
+    written = segments.merge(fresh, on=key)
+    rows = [
+        {**{name: db_ready(value) for name, value in row.items()}, "assigned_at": now}
+        for row in written.to_dict("records")
+    ]
+    for chunk in chunks(rows):
+        session.execute(sa.insert(CustomerSegment), list(chunk))
+    changed_on = output.segments_as_of or now.date()
+    history = [
+        {
+            **{name: db_ready(value) for name, value in row.items()},
+            "changed_on": changed_on,
+            "changed_at": now,
+            "run_id": output.run_id,
+        }
+        for row in changes[
+            ["customer_id", "segment_type", "old_value", "new_value", "rule_version"]
+        ].to_dict("records")
+    ]
+    for chunk in chunks(history):
+        session.execute(sa.insert(CustomerSegmentHistory), list(chunk))
+    return len(history)
+
+
+def _same_segment(both: pd.DataFrame) -> pd.Series:
+    """Stored and new assignment agree: texts equal, scores to SCORE_TOLERANCE, due dates the
+    same day (missing equals missing)."""
+    same = pd.Series(True, index=both.index)
+    for name in ("segment_value", "rule_version"):
+        old, new = both[f"{name}_stored"], both[name]
+        same &= (old.astype(object) == new.astype(object)) | (old.isna() & new.isna())
+    same &= same_scores(both["score_stored"], both["score"])
+    old_due = pd.to_datetime(both["next_contact_due_stored"], errors="coerce")
+    new_due = pd.to_datetime(both["next_contact_due"], errors="coerce")
+    same &= (old_due == new_due) | (old_due.isna() & new_due.isna())
+    return same
+
+
+def write_alerts(session: Session, output: RunOutput, now: dt.datetime) -> int:
+    rows = [
+        {
+            **alert,
+            "details": json_safe(alert["details"]),
+            "status": "open",
+            "created_at": now,
+            "run_id": output.run_id,
+        }
+        for alert in output.alerts
+    ]
+    for chunk in chunks(rows):
+        session.execute(sa.insert(RmAlert), list(chunk))
+    return len(rows)

@@ -1,0 +1,40 @@
+"""The load of `steward_task`: each task opened once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from warehouse.load.chunks import chunks
+from warehouse.models import StewardTask
+from warehouse.run_output import RunOutput
+from warehouse.values import json_safe
+
+
+def open_tasks(session: Session, output: RunOutput, now: dt.datetime) -> Counter[str]:
+    """Open each task once: a key seen before (open, resolved or dismissed) is not reopened."""
+    keys = [task["task_key"] for task in output.tasks]
+    known: set[str] = set()
+    for chunk in chunks(keys):
+        known.update(
+            session.execute(sa.select(StewardTask.task_key).where(StewardTask.task_key.in_(chunk)))
+            .scalars()
+            .all()
+        )
+    fresh: dict[str, dict[str, Any]] = {}
+    for task in output.tasks:
+        if task["task_key"] not in known and task["task_key"] not in fresh:
+            fresh[task["task_key"]] = {
+                **task,
+                "details": json_safe(task["details"]),
+                "status": "open",
+                "created_at": now,
+                "run_id": output.run_id,
+            }
+    for chunk in chunks(list(fresh.values())):
+        session.execute(sa.insert(StewardTask), list(chunk))
+    return Counter(task["task_type"] for task in fresh.values())

@@ -1,0 +1,38 @@
+"""What one run writes, computed before the write transaction opens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class RunOutput:
+    """Everything one run writes, computed before the write transaction opens."""
+
+    run_id: str
+    records: pd.DataFrame  # this run's valid standardized records, index record_key
+    xref: pd.DataFrame  # index record_key: customer_id, match_score of records the run clustered
+    customers: (
+        pd.DataFrame
+    )  # index customer_id: GOLDEN_FIELDS + quality_score, count_sources, field_sources
+    retired_customer_ids: list[str]
+    segments: pd.DataFrame  # customer_id, segment_type, segment_value, score, rule_version
+    tasks: list[
+        dict[str, Any]
+    ]  # task_key, task_type, priority, customer_id, source_system, details
+    quarantined: pd.DataFrame  # REJECT_COLUMNS
+    counts: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    match_parameters: dict[str, Any] | None = None
+    report_path: str | None = None
+    # the run date the segment rules were applied on (customer_segment_history.changed_on)
+    segments_as_of: dt.date | None = None
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # rm_alert rows
+    # KEY_COLUMNS of this run's records (index record_key), stored with the new and changed ones
+    match_keys: pd.DataFrame | None = None
+    # keys recomputed for stored records whose stored keys were missing or stale: updated in place
+    refreshed_keys: pd.DataFrame | None = None
