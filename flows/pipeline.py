@@ -3,38 +3,46 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
+import sqlalchemy as sa
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from flows.dedupe import dedupe_flow
-from flows.enrich import TransactionFeed, enrich_flow
-from flows.ingest import ingest_channel, ingest_flow, repeated_deliveries
+from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
+from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_deliveries
 from flows.local_data import unwalked
-from flows.validate import check_tables, validate_flow
+from flows.validate import ValidationResult, check_tables, validate_flow
 from mdm.channels.config import ChannelsConfig, load_channels
 from mdm.errors import MdmError
+from mdm.masking import install_masked_logging
 from mdm.matching import MatchSettings
 from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
 from mdm.settings import ProcessSettings
-from warehouse.db import create_warehouse_engine, migrate
+from warehouse.db import create_warehouse_engine
 from warehouse.run_output import RunOutput
-from warehouse.runs import fail_run, start_run, write_run
+from warehouse.runs import describe_failure, held_run, write_run
 from warehouse.state import WarehouseState, delivered_files, read_current_segments, read_state
 
 T = TypeVar("T")
+
+# Wherever these flows run (`mdm run`, a deployment's worker), their logs are masked.
+install_masked_logging()
 
 
 class RunSettings(BaseModel):
@@ -46,28 +54,42 @@ class RunSettings(BaseModel):
     build_docs: bool = True
     segments_file: Path | None = None  # default: segments.yaml beside channels.yaml, if any
     as_of: dt.date | None = None  # the run date segment rules measure from; default today
+    # one run per warehouse: how long to wait for a run that holds it before giving up
+    wait_seconds: float = Field(default=300.0, ge=0)
 
 
 @dataclass
 class RunSummary:
-    """What a run did, for the CLI and for `pipeline_run.counts`. Holds no personal data."""
+    """What a run did, for the CLI and for `pipeline_run.counts` (every field but the run id,
+    timings and report path; docs/warehouse.md). Holds no personal data."""
 
     run_id: str
     rows_read: dict[str, int]
     quarantined: dict[str, int]
-    customers_total: int = 0
-    customers_created: int = 0
-    customers_updated: int = 0
-    customers_retired: int = 0
-    merges: int = 0
-    tasks_opened: int = 0
-    tasks_by_type: dict[str, int] = field(default_factory=dict)
-    blocking_counts: dict[str, int] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    report_path: str | None = None
+    files: dict[str, dict[str, str]] = field(default_factory=dict)  # channel -> file -> sha256
     repeated_files: list[dict[str, str]] = field(default_factory=list)  # channel, file, same_as
     transactions_read: dict[str, int] = field(default_factory=dict)  # per transactions feed
     transactions_linked: int = 0  # rolled up to a customer; the rest are quarantined
+    customers_total: int = 0
+    merges: int = 0
+    blocking_counts: dict[str, int] = field(default_factory=dict)
+    # what the load changed (warehouse/runs.py `write_run`)
+    customers_created: int = 0
+    customers_updated: int = 0
+    customers_retired: int = 0
+    tasks_opened: int = 0
+    tasks_by_type: dict[str, int] = field(default_factory=dict)
+    segment_changes: int = 0
+    alerts_raised: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    report_path: str | None = None
+
+    def counts(self) -> dict[str, Any]:
+        """`pipeline_run.counts`: the summary without its run id, timings and report path."""
+        counted = asdict(self)
+        for name in ("run_id", "timings", "report_path"):
+            del counted[name]
+        return counted
 
 
 class _Stopwatch:
@@ -82,13 +104,22 @@ class _Stopwatch:
             self.timings[stage] = round(time.perf_counter() - started, 3)
 
 
+class LoadFailed(MdmError):
+    """The warehouse refused the run's write; the transaction was rolled back."""
+
+
 @task(cache_policy=NO_CACHE)
-def load_task(engine_url: str, output: RunOutput) -> dict[str, int]:
+def load_task(engine_url: str, output: RunOutput) -> dict[str, Any]:
     """Write the whole run in one transaction: all of it lands, or none of it."""
     engine = create_warehouse_engine(engine_url)
     try:
         with Session(engine) as session, session.begin():
             return write_run(session, output)
+    except sa.exc.SQLAlchemyError as exc:
+        # The database's message carries the statement's parameters (whole customer rows);
+        # Prefect would log it and pickle it into its result storage. Only the masked
+        # description leaves this task (an exception's chained context is not pickled).
+        raise LoadFailed(f"the load failed, nothing was written: {describe_failure(exc)}") from None
     finally:
         engine.dispose()
 
@@ -114,11 +145,41 @@ def _transaction_feeds(config: ChannelsConfig) -> list[TransactionFeed]:
     return feeds
 
 
-def _previous(state: WarehouseState, segments: pd.DataFrame) -> pd.DataFrame:
-    """What the warehouse held before this run: AUM and value tier per customer."""
+@dataclass
+class _Before:
+    """What the warehouse held before this run, read once under the run's hold on it."""
+
+    state: WarehouseState
+    repeated_files: list[dict[str, str]]
+    previous: pd.DataFrame  # AUM and value tier per customer
+
+
+def _say_waiting(wait_seconds: float, holder: str) -> None:
+    """One line on stderr: a run that waits silently looks hung."""
+    print(f"mdm: waiting up to {wait_seconds:g} s for {holder} to finish", file=sys.stderr)
+
+
+def _read_before(engine: Engine, batches: list[ChannelBatch]) -> _Before:
+    with Session(engine) as session:
+        state = read_state(session)
+        repeated = repeated_deliveries(batches, delivered_files(session))
+        segments = read_current_segments(session)
     tiers = segments.loc[segments["segment_type"] == "value_tier"].set_index("customer_id")
     previous = pd.DataFrame({"aum_cny": state.customers.get("aum_cny", pd.Series(dtype=float))})
-    return previous.join(tiers["segment_value"].rename("value_tier"), how="outer")
+    previous = previous.join(tiers["segment_value"].rename("value_tier"), how="outer")
+    return _Before(state, repeated, previous)
+
+
+def _quarantined(
+    batches: list[ChannelBatch], validation: ValidationResult, enriched: EnrichResult
+) -> pd.DataFrame:
+    """Every rejected row of the run: unreadable, invalid, and transactions that link nowhere."""
+    parts = [
+        *(batch.rejects for batch in batches),
+        validation.quarantined.reset_index(drop=True),
+        enriched.quarantined,
+    ]
+    return pd.concat(parts, ignore_index=True)[list(REJECT_COLUMNS)]
 
 
 def _run(settings: RunSettings) -> RunSummary:
@@ -128,27 +189,28 @@ def _run(settings: RunSettings) -> RunSummary:
     config = load_channels(settings.sources_dir)
     rules = find_segment_rules(settings.sources_dir, settings.segments_file)
     as_of = settings.as_of or dt.date.today()
+    match_settings = MatchSettings(upper=settings.match_upper, lower=settings.match_lower)
+    docs_dir = (process.reports_dir / run_id).resolve() if settings.build_docs else None
+
     batches = watch.run("ingest", lambda: ingest_flow(config))
     feeds = watch.run("transactions", lambda: _transaction_feeds(config))
-    records = pd.concat([b.records for b in batches])
-    read_rejects = pd.concat([b.rejects for b in batches], ignore_index=True)
-
+    records = pd.concat([batch.records for batch in batches])
     engine = create_warehouse_engine(process.warehouse_url)
     try:
-        migrate(engine)
-        with Session(engine) as session, session.begin():
-            start_run(session, run_id=run_id, sources_dir=str(settings.sources_dir))
-        try:
-            docs_dir = (process.reports_dir / run_id).resolve() if settings.build_docs else None
+        with held_run(
+            engine,
+            run_id=run_id,
+            sources_dir=str(settings.sources_dir),
+            wait_seconds=settings.wait_seconds,
+            on_wait=partial(_say_waiting, settings.wait_seconds),
+        ):
             validation = watch.run("validate", lambda: validate_flow(records, docs_dir))
-            with Session(engine) as session:
-                state = read_state(session)
-                repeated = repeated_deliveries(batches, delivered_files(session))
-                previous = _previous(state, read_current_segments(session))
-            match_settings = MatchSettings(upper=settings.match_upper, lower=settings.match_lower)
+            before = _read_before(engine, batches)
             deduped = watch.run(
                 "dedupe",
-                lambda: dedupe_flow(validation.valid, state, match_settings, validation.warnings),
+                lambda: dedupe_flow(
+                    validation.valid, before.state, match_settings, validation.warnings
+                ),
             )
             enriched = watch.run(
                 "enrich",
@@ -156,30 +218,24 @@ def _run(settings: RunSettings) -> RunSummary:
                     deduped.customers,
                     customer_of=deduped.xref["customer_id"],
                     feeds=feeds,
-                    previous=previous,
+                    previous=before.previous,
                     rules=rules,
                     as_of=as_of,
                 ),
             )
-            quarantined = pd.concat(
-                [
-                    read_rejects,
-                    validation.quarantined.reset_index(drop=True),
-                    enriched.quarantined,
-                ],
-                ignore_index=True,
-            )[list(REJECT_COLUMNS)]
+            quarantined = _quarantined(batches, validation, enriched)
             summary = RunSummary(
                 run_id=run_id,
-                rows_read={b.channel: b.rows_read for b in batches},
+                rows_read={batch.channel: batch.rows_read for batch in batches},
                 quarantined=dict(Counter(quarantined["source_system"])),
+                files={batch.channel: batch.file_hashes for batch in batches},
+                repeated_files=before.repeated_files,
+                transactions_read={f.channel: len(f.mapped) + len(f.rejects) for f in feeds},
+                transactions_linked=enriched.transactions_linked,
                 customers_total=len(deduped.customers),
                 merges=deduped.merges,
                 blocking_counts=deduped.blocking_counts,
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
-                repeated_files=repeated,
-                transactions_read={f.channel: len(f.mapped) + len(f.rejects) for f in feeds},
-                transactions_linked=enriched.transactions_linked,
             )
             output = RunOutput(
                 run_id=run_id,
@@ -192,41 +248,18 @@ def _run(settings: RunSettings) -> RunSummary:
                 alerts=enriched.alerts,
                 segments_as_of=as_of,
                 quarantined=quarantined,
-                counts={
-                    "rows_read": summary.rows_read,
-                    "files": {b.channel: b.file_hashes for b in batches},
-                    "repeated_files": repeated,
-                    "quarantined": summary.quarantined,
-                    "customers_total": summary.customers_total,
-                    "merges": summary.merges,
-                    "blocking": summary.blocking_counts,
-                    "transactions_read": summary.transactions_read,
-                    "transactions_linked": summary.transactions_linked,
-                },
+                counts=summary.counts(),
                 match_parameters=deduped.parameters,
                 report_path=summary.report_path,
                 match_keys=deduped.match_keys,
                 refreshed_keys=deduped.refreshed_keys,
+                first_customer_number=before.state.next_customer_number,
             )
             check_tables({"customer_xref": output.xref, "customer_segment": output.segments})
             changes = watch.run("load", lambda: load_task(process.warehouse_url, unwalked(output)))
-        except Exception as exc:
-            with Session(engine) as session, session.begin():
-                fail_run(session, run_id=run_id, error=f"{type(exc).__name__}: {exc}"[:2000])
-            raise
     finally:
         engine.dispose()
-    summary.customers_created = changes["customers_created"]
-    summary.customers_updated = changes["customers_updated"]
-    summary.customers_retired = changes["customers_retired"]
-    summary.tasks_opened = changes["tasks_opened"]
-    summary.tasks_by_type = {
-        key.removeprefix("tasks_opened_"): count
-        for key, count in changes.items()
-        if key.startswith("tasks_opened_")
-    }
-    summary.timings = watch.timings
-    return summary
+    return replace(summary, **changes, timings=watch.timings)
 
 
 def run_pipeline(settings: RunSettings) -> RunSummary:

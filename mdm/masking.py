@@ -5,6 +5,7 @@ The warehouse holds the real values; logs, summaries, reports and Prefect artifa
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 SENSITIVE_FIELDS = frozenset({"id_number", "mobile", "phone_other", "email"})
@@ -47,3 +48,48 @@ def mask_value(field: str | None, value: Any) -> Any:
     if field == "email":
         return mask_email(text)
     return mask_phone(text)
+
+
+# Identifiers inside free text (error messages, logs): e-mail addresses; runs of 7 or more
+# digits, with a leading + and a trailing X (ID numbers, E.164 phones); and phone numbers
+# written in groups (+86 138-1234-5678) once they hold 11 digits, more than a date and time do.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_DIGIT_RUN = re.compile(r"(?<![\w+])\+?\d{7,}[Xx]?(?!\w)")
+_GROUPED_PHONE = re.compile(r"(?<![\w+])\+?\d{1,4}(?:[ -]\d{2,4}){2,5}(?![\w-])")
+
+
+def _grouped_phone(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return mask_phone(text) if sum(char.isdigit() for char in text) >= 11 else text
+
+
+def mask_text(text: str) -> str:
+    """Free text with every e-mail, ID number and phone number in it masked."""
+    text = _EMAIL.sub(lambda match: mask_email(match.group(0)), text)
+    text = _GROUPED_PHONE.sub(_grouped_phone, text)
+    return _DIGIT_RUN.sub(lambda match: mask_id(match.group(0)), text)
+
+
+def install_masked_logging() -> None:
+    """Mask every log record of this process as it is made, whoever logs it (Prefect's console
+    and API handlers included): a failing task's message or traceback can quote the rows it
+    worked on. Idempotent."""
+    import logging
+
+    current = logging.getLogRecordFactory()
+    if getattr(current, "masks_identifiers", False):
+        return
+
+    def masked_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        try:
+            record.msg, record.args = mask_text(record.getMessage()), None
+        except (TypeError, ValueError):  # a malformed format: leave it to the handler
+            return record
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return record
+
+    masked_record.masks_identifiers = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masked_record)

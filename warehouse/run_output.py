@@ -36,3 +36,6 @@ class RunOutput:
     match_keys: pd.DataFrame | None = None
     # keys recomputed for stored records whose stored keys were missing or stale: updated in place
     refreshed_keys: pd.DataFrame | None = None
+    # the number the run's new customers were numbered from (WarehouseState); the load checks
+    # that it is still the next one, so no customer added meanwhile is overwritten
+    first_customer_number: int | None = None

@@ -6,18 +6,114 @@ SQL is always built by SQLAlchemy, never pasted together."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from mdm.errors import MdmError
+from mdm.masking import mask_text
+from warehouse.db import migrate
 from warehouse.load.customers import write_customers
 from warehouse.load.quarantine import write_quarantine
 from warehouse.load.records import write_source_records, write_xref
 from warehouse.load.segments import write_alerts, write_segments
 from warehouse.load.tasks import open_tasks
+from warehouse.lock import warehouse_lock
 from warehouse.models import PipelineRun
 from warehouse.run_output import RunOutput
+from warehouse.state import next_customer_number
 from warehouse.values import json_safe
+
+
+@contextmanager
+def held_run(
+    engine: Engine,
+    *,
+    run_id: str,
+    sources_dir: str,
+    wait_seconds: float,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """The warehouse for one run, from its lock to its end.
+
+    Under the lock: the schema is brought up to date, runs that died while `running` are
+    marked failed, and this run's `running` row is written. A block that raises anything,
+    Ctrl-C and SIGTERM included, marks the run failed with ``describe_failure`` of the error
+    (masked) before the lock is let go. ``on_wait`` hears which run it waits for.
+    """
+
+    holder = partial(_holder, engine)
+    with warehouse_lock(engine, wait_seconds=wait_seconds, holder=holder, on_wait=on_wait):
+        migrate(engine)
+        with Session(engine) as session, session.begin():
+            reconcile_stale_runs(session, by_run_id=run_id)
+            start_run(session, run_id=run_id, sources_dir=sources_dir)
+        try:
+            yield
+        except BaseException as exc:
+            with Session(engine) as session, session.begin():
+                fail_run(session, run_id=run_id, error=describe_failure(exc))
+            raise
+
+
+def _holder(engine: Engine) -> str:
+    """The run that holds the warehouse, as its `running` row names it."""
+    try:
+        with Session(engine) as session:
+            row = session.execute(
+                sa.select(PipelineRun.run_id, PipelineRun.started_at)
+                .where(PipelineRun.status == "running")
+                .order_by(PipelineRun.started_at.desc())
+                .limit(1)
+            ).first()
+    except sa.exc.SQLAlchemyError:  # a warehouse its first run is still creating
+        row = None
+    if row is None:
+        return "another run"
+    return f"run {row.run_id} (started {row.started_at:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A failure as pipeline_run.error keeps it: the error's type and message, masked, without
+    the statement parameters a database error carries (whole customer rows)."""
+    # Prefect turns SIGTERM inside a flow into its TerminationSignal (named here, so that the
+    # warehouse needs no Prefect import)
+    if isinstance(exc, KeyboardInterrupt | SystemExit) or type(exc).__name__ == "TerminationSignal":
+        return "stopped (interrupted or terminated) before it finished"
+    if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
+        exc = exc.orig
+    return mask_text(f"{type(exc).__name__}: {exc}")[:2000]
+
+
+def reconcile_stale_runs(session: Session, *, by_run_id: str) -> int:
+    """Mark failed the runs still `running`: under the lock, no other run is alive, so these
+    died (killed, or their machine went down). Returns how many."""
+    result: Any = session.execute(
+        sa.update(PipelineRun)
+        .where(PipelineRun.status == "running")
+        .values(
+            status="failed",
+            finished_at=dt.datetime.now(dt.UTC),
+            error="ended without finishing (killed, or its machine stopped);"
+            f" found by run {by_run_id}",
+        )
+    )
+    return int(result.rowcount or 0)
+
+
+def _check_customer_numbering(session: Session, first_number: int | None) -> None:
+    """The run's new customer ids must still be free: under the run lock nothing else numbers
+    customers, but a steward's split just before the lock was taken could have."""
+    if first_number is not None and next_customer_number(session) != first_number:
+        raise MdmError(
+            "customers were added to the warehouse while this run worked (a steward's split?);"
+            " nothing was loaded: run it again"
+        )
 
 
 def start_run(session: Session, *, run_id: str, sources_dir: str) -> None:
@@ -41,20 +137,22 @@ def fail_run(session: Session, *, run_id: str, error: str) -> None:
     )
 
 
-def write_run(session: Session, output: RunOutput) -> dict[str, int]:
+def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     """Write a run's whole result; the caller commits once, so a failure leaves nothing half done.
 
-    Returns what changed: customers created, updated, retired; tasks opened.
+    Returns what changed: customers created, updated, retired; segment changes, alerts raised,
+    tasks opened (in all and by type), under the names RunSummary gives them.
     """
     now = dt.datetime.now(dt.UTC)
+    _check_customer_numbering(session, output.first_customer_number)
     write_source_records(session, output, now)
-    changes = write_customers(session, output, now)
+    changes: dict[str, Any] = dict(write_customers(session, output, now))
     write_xref(session, output, now)
     changes["segment_changes"] = write_segments(session, output, now)
     changes["alerts_raised"] = write_alerts(session, output, now)
     opened = open_tasks(session, output, now)
     changes["tasks_opened"] = sum(opened.values())
-    changes.update({f"tasks_opened_{kind}": count for kind, count in opened.items()})
+    changes["tasks_by_type"] = dict(sorted(opened.items()))
     write_quarantine(session, output, now)
     session.execute(
         sa.update(PipelineRun)

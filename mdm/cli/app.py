@@ -29,7 +29,13 @@ import typer
 from mdm.cli import review as cli_review
 from mdm.cli import segments as cli_segments
 from mdm.cli import web as cli_web
-from mdm.cli.common import WarehouseOption, guarded, use_warehouse, warehouse_session
+from mdm.cli.common import (
+    WarehouseOption,
+    guarded,
+    stopped_by_sigterm,
+    use_warehouse,
+    warehouse_session,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -78,9 +84,15 @@ def run(
         dt.datetime | None,
         typer.Option("--as-of", formats=["%Y-%m-%d"], help="run date for segments (default today)"),
     ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(min=0, help="seconds to wait for another run that holds the warehouse"),
+    ] = 300,
 ) -> None:
     """Run the whole pipeline on the channels of SOURCES/channels.yaml."""
-    guarded(lambda: _run(sources, warehouse, docs, segments, as_of.date() if as_of else None))
+    run_date = as_of.date() if as_of else None
+    with stopped_by_sigterm():
+        guarded(lambda: _run(sources, warehouse, docs, segments, run_date, wait_seconds=wait))
 
 
 def _run(
@@ -89,6 +101,8 @@ def _run(
     docs: bool,
     segments: Path | None = None,
     as_of: dt.date | None = None,
+    *,
+    wait_seconds: float = 300,
 ) -> Any:
     url = use_warehouse(warehouse)
     from mdm.channels.config import load_channels
@@ -100,7 +114,11 @@ def _run(
     from mdm.cli.report import format_summary
 
     settings = RunSettings(
-        sources_dir=sources, build_docs=docs, segments_file=segments, as_of=as_of
+        sources_dir=sources,
+        build_docs=docs,
+        segments_file=segments,
+        as_of=as_of,
+        wait_seconds=wait_seconds,
     )
     summary = run_pipeline(settings)
     typer.echo(format_summary(summary, warehouse_url=url))

@@ -4,6 +4,7 @@ session on a warehouse that has a completed run."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn
@@ -12,6 +13,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from mdm.errors import MdmError
+from mdm.masking import mask_text
 
 WarehouseOption = Annotated[
     str | None,
@@ -23,8 +25,28 @@ WarehouseOption = Annotated[
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"mdm: error: {message}", err=True)
+    """One line on stderr, with any identifier in it masked, and the exit code."""
+    typer.echo(f"mdm: error: {mask_text(message)}", err=True)
     raise typer.Exit(code)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it unwinds as on Ctrl-C: the run is marked
+    failed, its lock let go, and the temporary Prefect server stopped at exit."""
+
+
+@contextmanager
+def stopped_by_sigterm() -> Iterator[None]:
+    """Inside the block SIGTERM stops the command as Ctrl-C does (exit 143, not 130)."""
+
+    def terminate(_signal: int, _frame: Any) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def guarded(action: Callable[[], Any]) -> Any:
@@ -33,6 +55,8 @@ def guarded(action: Callable[[], Any]) -> Any:
         return action()
     except MdmError as exc:
         fail(str(exc))
+    except _Terminated:
+        fail("terminated; the warehouse keeps its last complete run", code=143)
     except KeyboardInterrupt:
         fail("interrupted; the warehouse keeps its last complete run", code=130)
     except Exception as exc:

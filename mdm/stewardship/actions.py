@@ -31,6 +31,7 @@ from mdm.stewardship.queue import (
 )
 from mdm.stewardship.tasks import TASK_TYPES
 from warehouse.load.customers import close_versions
+from warehouse.lock import WarehouseBusy, warehouse_lock
 from warehouse.models import (
     Customer,
     CustomerHistory,
@@ -293,6 +294,7 @@ def split_customer(
     rest = [key for key in members if key not in moved]
     if not moved or not rest:
         raise ReviewError("a split needs some records to move and some to stay")
+    _no_run_holds_the_warehouse(session)
     new_id = format_customer_id(next_customer_number(session))
     decision = _decide(
         session,
@@ -306,6 +308,16 @@ def split_customer(
     )
     _apply_split(session, customer, moved, rest, new_id=new_id, decision=decision)
     return decision
+
+
+def _no_run_holds_the_warehouse(session: Session) -> None:
+    """A split numbers a new customer: a run at work numbers its own from the same highest id,
+    so while one holds the warehouse a split waits for it (the run's load checks too)."""
+    try:
+        with warehouse_lock(session.get_bind(), wait_seconds=0):  # type: ignore[arg-type]
+            pass
+    except WarehouseBusy as exc:
+        raise ReviewError(f"{exc}: split again when the run has finished") from exc
 
 
 def _apply_split(
