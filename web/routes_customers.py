@@ -12,23 +12,35 @@ from sqlalchemy.orm import Session
 
 from mdm.schema import GOLDEN_FIELDS
 from mdm.stewardship import actions, queue
-from warehouse.models import CustomerHistory, CustomerSegment, StewardTask
+from warehouse.models import (
+    CustomerHistory,
+    CustomerSegment,
+    CustomerSegmentHistory,
+    StewardTask,
+)
 from web.deps import Db, Steward, Viewer, render
 
 router = APIRouter()
-SEGMENT_HISTORY = "customer_segment_history"  # written by the segments flow where it exists
 
 
 def segment_history(session: Session, customer_id: str) -> list[dict[str, Any]]:
-    """Earlier segments of the customer, newest first, if this warehouse keeps them."""
-    if not sa.inspect(session.connection()).has_table(SEGMENT_HISTORY):
-        return []
-    table = sa.Table(SEGMENT_HISTORY, sa.MetaData(), autoload_with=session.connection())
-    query = sa.select(table).where(table.c.customer_id == customer_id)
-    order = next((table.c[n] for n in ("valid_from", "assigned_at") if n in table.c), None)
-    if order is not None:
-        query = query.order_by(order.desc())
-    return [dict(row) for row in session.execute(query.limit(200)).mappings()]
+    """The customer's moves between segments, newest first (the latest 200): by the run date the
+    rules measured from, then by when the run wrote them, then by insertion."""
+    history = CustomerSegmentHistory
+    query = (
+        sa.select(
+            history.segment_type,
+            history.old_value,
+            history.new_value,
+            history.changed_on,
+            history.changed_at,
+            history.run_id,
+        )
+        .where(history.customer_id == customer_id)
+        .order_by(history.changed_on.desc(), history.changed_at.desc(), history.history_id.desc())
+        .limit(200)
+    )
+    return [dict(row) for row in session.execute(query).mappings()]
 
 
 def customer_page(
