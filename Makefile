@@ -26,6 +26,7 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the layers of .importlinter
 
 typecheck: setup
 	$(BIN)/mypy mdm flows expectations warehouse bench web
