@@ -10,6 +10,7 @@ import pytest
 import typer.main
 
 from mdm.cli.app import app
+from mdm.schema import CANONICAL_FIELDS
 from mdm.settings import ProcessSettings
 from warehouse.models import Base
 
@@ -63,3 +64,23 @@ def test_every_setting_is_documented(name: str) -> None:
 @pytest.mark.parametrize("table", sorted(Base.metadata.tables))
 def test_every_warehouse_table_is_documented(table: str) -> None:
     assert f"`{table}`" in (ROOT / "docs" / "warehouse.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [
+        (t.name, c.name)
+        for t in Base.metadata.sorted_tables
+        for c in t.columns
+        # the customer's "canonical fields" are each documented in docs/channels.md (below)
+        if not (t.name == "customer" and c.name in CANONICAL_FIELDS)
+    ],
+)
+def test_every_warehouse_column_is_documented(table: str, column: str) -> None:
+    assert f"`{column}`" in (ROOT / "docs" / "warehouse.md").read_text(encoding="utf-8")
+
+
+def test_every_canonical_field_is_documented() -> None:
+    channels = (ROOT / "docs" / "channels.md").read_text(encoding="utf-8")
+    missing = [name for name in CANONICAL_FIELDS if f"`{name}`" not in channels]
+    assert not missing, f"canonical fields not in docs/channels.md: {missing}"
