@@ -24,6 +24,7 @@ from mdm.matching.golden import golden_records, record_scores
 from mdm.matching.keys import record_keys
 from mdm.matching.survive import find_conflicts
 from mdm.stewardship.run_tasks import (
+    carried_fields,
     conflict_tasks,
     incomplete_tasks,
     invalid_tasks,
@@ -116,7 +117,8 @@ def merge_task(
     xref = pd.DataFrame(
         {"customer_id": result.clusters.map(id_of), "match_score": record_scores(result)}
     )
-    incomplete = incomplete_tasks(golden)
+    customer_of = result.clusters.map(id_of)
+    incomplete = incomplete_tasks(golden, carried_fields(matched, customer_of))
     # Both records of a possible match were re-clustered (a pair at or above `lower` touches
     # its customers), so the fresh xref answers them without a lookup table of every record.
     possible = possible_match_tasks(result, xref["customer_id"])

@@ -70,8 +70,24 @@ def conflict_tasks(conflicts: list[dict[str, Any]], id_of: pd.Series) -> list[di
     return tasks
 
 
-def incomplete_tasks(customers: pd.DataFrame) -> list[dict[str, Any]]:
-    """The golden-customer suite's warnings, one task per customer and rule."""
+def carried_fields(records: pd.DataFrame, customer_of: pd.Series) -> pd.DataFrame:
+    """Customer × field: whether any channel the customer's records come from carries the field
+    (some record of that channel, in this run or the warehouse, holds it). A field no channel
+    of the customer delivers cannot be missing from its file: a purchased list without phones
+    does not make every lead `incomplete`."""
+    checked = {e.meta["field"] for e in golden_customer_suite().expectations if e.meta}
+    fields = [name for name in records.columns if name in checked]
+    by_channel = records[fields].notna().groupby(records["source_system"]).any()
+    channels = records.loc[customer_of.index, "source_system"]
+    per_record = by_channel.loc[channels.to_numpy()].set_axis(customer_of.index)
+    return per_record.groupby(customer_of.to_numpy()).any()
+
+
+def incomplete_tasks(
+    customers: pd.DataFrame, carried: pd.DataFrame | None = None
+) -> list[dict[str, Any]]:
+    """The golden-customer suite's warnings, one task per customer and rule; with ``carried``
+    (see carried_fields), only for fields one of the customer's channels carries."""
     expectations = golden_customer_suite().expectations
     verdicts = judge(prepare_checks(customers), expectations)
     return [
@@ -84,6 +100,9 @@ def incomplete_tasks(customers: pd.DataFrame) -> list[dict[str, Any]]:
         )
         for customer_id, reasons in verdicts.reasons.items()
         for reason in reasons
+        if carried is None
+        or reason["field"] not in carried.columns
+        or bool(carried.at[customer_id, reason["field"]])
     ]
 
 
