@@ -265,3 +265,56 @@ def test_review_cli_lists_shows_and_resolves_with_masked_identifiers(
     )
     assert again.exit_code == 2 and f"task {task_id} is already resolved" in again.output
     engine.dispose()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_review_resolve_csv_decides_many_tasks_each_audited_or_none(
+    channels_dir: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    run(channels_dir, sqlite_url, monkeypatch, tmp_path)
+    engine = sa.create_engine(sqlite_url)
+
+    def open_possible() -> list[int]:
+        with engine.connect() as connection:
+            return list(
+                connection.execute(
+                    sa.text(
+                        "SELECT task_id FROM steward_task WHERE task_type = 'possible_match'"
+                        " AND status = 'open' ORDER BY task_id"
+                    )
+                ).scalars()
+            )
+
+    def decisions() -> int:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(sa.text("SELECT count(*) FROM steward_decision")).scalar_one()
+            )
+
+    first, second, *_ = open_possible()
+    runner = CliRunner()
+    # a bad row stops the whole file: the good row before it is not applied either
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        f"task_id,action,reason\n{first},not-a-match,different people\n{second},merge,oops\n",
+        encoding="utf-8",
+    )
+    refused = runner.invoke(app, ["review", "resolve-csv", str(bad), "--by", "li"])
+    assert refused.exit_code == 2
+    assert "bad.csv row 3: action must be one of" in refused.output
+    assert decisions() == 0 and open_possible()[:2] == [first, second]
+
+    good = tmp_path / "good.csv"
+    good.write_text(
+        f"task_id,action,reason\n{first},not-a-match,different people\n{second},dismiss,seen\n",
+        encoding="utf-8",
+    )
+    done = runner.invoke(app, ["review", "resolve-csv", str(good), "--by", "li"])
+    assert done.exit_code == 0, done.output
+    assert "2 tasks decided by li" in done.output
+    assert decisions() == 2  # each task audited on its own
+    assert first not in open_possible() and second not in open_possible()
+    again = runner.invoke(app, ["review", "resolve-csv", str(good), "--by", "li"])
+    assert again.exit_code == 2 and "good.csv row 2: " in again.output
+    assert "nothing was changed" in again.output and decisions() == 2
+    engine.dispose()

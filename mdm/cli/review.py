@@ -4,8 +4,11 @@ person reads them."""
 
 from __future__ import annotations
 
+import csv
 import json
+from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -116,41 +119,128 @@ def resolve(
     """Decide a task; the decision is audited and holds on every later run."""
 
     def body() -> None:
-        from mdm.stewardship import actions, queue
-
         with warehouse_session(warehouse, write=True) as session:
-            task = queue.get_task(session, task_id=task_id)
-            common: dict[str, Any] = {"task_id": task_id, "by": by, "reason": reason}
-            if action is Action.confirm:
-                decision = actions.confirm_match(session, **common)
-            elif action is Action.not_a_match:
-                decision = actions.not_a_match(session, **common)
-            elif action is Action.dismiss:
-                decision = actions.dismiss(session, **common)
-            elif action is Action.split_off:
-                if not records or not task.customer_id:
-                    raise MdmError("split needs --records K1,K2 and a task about a customer")
-                decision = actions.split_customer(
-                    session,
-                    customer_id=task.customer_id,
-                    records=[key.strip() for key in records.split(",") if key.strip()],
-                    **common,
-                )
-            else:
-                name = field or task.details.get("field")
-                if not name or value is None or not task.customer_id:
-                    raise MdmError(f"{action.value} needs --field and --value")
-                change = actions.choose_value if action is Action.choose else actions.correct_value
-                decision = change(
-                    session,
-                    customer_id=task.customer_id,
-                    field=name,
-                    value=actions.parse_value(name, value),
-                    **common,
-                )
+            decision = _decide(
+                session, task_id, action, by=by, reason=reason,
+                field=field, value=value, records=records,
+            )  # fmt: skip
             typer.echo(
-                f"task {task_id} {task.status} by {decision.decided_by} "
+                f"task {task_id} {decision.status} by {decision.decided_by} "
                 f"(decision {decision.decision_id}: {decision.action})"
             )
 
     guarded(body)
+
+
+@dataclass(frozen=True)
+class _Decided:
+    status: str
+    decided_by: str
+    decision_id: int
+    action: str
+
+
+def _decide(
+    session: Any,
+    task_id: int,
+    action: Action,
+    *,
+    by: str,
+    reason: str,
+    field: str | None = None,
+    value: str | None = None,
+    records: str | None = None,
+) -> _Decided:
+    """One decision on one task, audited by the action itself."""
+    from mdm.stewardship import actions, queue
+
+    task = queue.get_task(session, task_id=task_id)
+    common: dict[str, Any] = {"task_id": task_id, "by": by, "reason": reason}
+    if action is Action.confirm:
+        decision = actions.confirm_match(session, **common)
+    elif action is Action.not_a_match:
+        decision = actions.not_a_match(session, **common)
+    elif action is Action.dismiss:
+        decision = actions.dismiss(session, **common)
+    elif action is Action.split_off:
+        if not records or not task.customer_id:
+            raise MdmError("split needs --records K1,K2 and a task about a customer")
+        decision = actions.split_customer(
+            session,
+            customer_id=task.customer_id,
+            records=[key.strip() for key in records.split(",") if key.strip()],
+            **common,
+        )
+    else:
+        name = field or task.details.get("field")
+        if not name or value is None or not task.customer_id:
+            raise MdmError(f"{action.value} needs --field and --value")
+        change = actions.choose_value if action is Action.choose else actions.correct_value
+        decision = change(
+            session,
+            customer_id=task.customer_id,
+            field=name,
+            value=actions.parse_value(name, value),
+            **common,
+        )
+    return _Decided(task.status, decision.decided_by, decision.decision_id, decision.action)
+
+
+CSV_COLUMNS = ("task_id", "action", "reason")  # required; field, value, records optional
+
+
+@app.command("resolve-csv")
+def resolve_csv(
+    path: Annotated[
+        Path, typer.Argument(help="CSV: task_id, action, reason[, field, value, records]")
+    ],
+    by: Annotated[str, typer.Option("--by", help="who decides")],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Decide many tasks from a CSV of decisions, each audited on its own; all or none: a row
+    that cannot be applied stops the whole file, naming the row, and nothing is changed."""
+
+    def body() -> None:
+        rows = _decision_rows(path)
+        with warehouse_session(warehouse, write=True) as session:
+            for number, row in rows:
+                try:
+                    _decide(
+                        session,
+                        int(row["task_id"]),
+                        Action(row["action"]),
+                        by=by,
+                        reason=row["reason"],
+                        field=row.get("field") or None,
+                        value=row.get("value") or None,
+                        records=row.get("records") or None,
+                    )
+                except MdmError as exc:
+                    raise MdmError(f"{path} row {number}: {exc}; nothing was changed") from exc
+        typer.echo(f"{len(rows)} tasks decided by {by} from {path}")
+
+    guarded(body)
+
+
+def _decision_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """The file's rows with their line numbers, each checked before anything is decided."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise MdmError(f"{path}: no column '{missing[0]}' (needs {', '.join(CSV_COLUMNS)})")
+            rows = [(number, row) for number, row in enumerate(reader, start=2)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise MdmError(f"{path}: cannot read decisions: {exc}") from exc
+    actions = {a.value for a in Action}
+    for number, row in rows:
+        if not (row.get("task_id") or "").strip().isdigit():
+            raise MdmError(f"{path} row {number}: task_id must be a number")
+        if row.get("action") not in actions:
+            raise MdmError(
+                f"{path} row {number}: action must be one of {', '.join(sorted(actions))}"
+            )
+        if not (row.get("reason") or "").strip():
+            raise MdmError(f"{path} row {number}: a decision needs a reason")
+    return rows
