@@ -33,6 +33,7 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.quality   # P/R/F1 on every development test bed
 
 check: lint typecheck test
 
