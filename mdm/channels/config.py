@@ -56,6 +56,14 @@ class ChannelConfig(BaseModel):
                 raise ValueError(f"unknown encoding {value!r}") from exc
         return value
 
+    @field_validator("query")
+    @classmethod
+    def _one_statement(cls, value: str | None) -> str | None:
+        # One statement, so no COMMIT or SET can end the read-only transaction it runs in.
+        if value is not None and ";" in value.strip().rstrip(";"):
+            raise ValueError("a query is one statement (no ';' inside it)")
+        return value
+
     @field_validator("delimiter")
     @classmethod
     def _one_character(cls, value: str) -> str:
