@@ -338,3 +338,37 @@ def test_users_add_reads_the_password_from_stdin_and_it_signs_in(tmp_path: Path)
         assert auth.sign_in(session, username="wang", password=PASSWORD) is not None
         assert auth.sign_in(session, username="wang", password="x" * 12) is None
     engine.dispose()
+
+
+def test_row12_task_reveal_is_limited_to_the_tasks_records(client: TestClient, url: str) -> None:
+    other = "+8613900001111"
+    engine = sa.create_engine(url)
+    with Session(engine) as session, session.begin():
+        session.add(
+            SourceRecord(
+                source_system="branch",
+                source_record_id="Z9",
+                source_file="seed.csv",
+                source_row=2,
+                raw_hash="1" * 64,
+                record={"record_key": "branch:Z9", "full_name": "王芳", "mobile": other},
+                ingested_at=NOW,
+                last_run_id="seed",
+            )
+        )
+    token = sign_in(client, "steward")
+    refused = client.post(
+        "/tasks/1/reveal", data={"csrf_token": token, "record": "branch:Z9", "field": "mobile"}
+    )
+    assert refused.status_code == 400 and other not in refused.text
+    assert decisions(url) == []
+
+    revealed = client.post(
+        "/tasks/1/reveal", data={"csrf_token": token, "record": "branch:B1", "field": "mobile"}
+    )
+    assert revealed.status_code == 200 and MOBILE in revealed.text
+    with Session(engine) as session:
+        audit = session.execute(sa.select(StewardDecision)).scalar_one()
+        assert (audit.action, audit.task_id) == ("reveal", 1)
+        assert session.get(StewardTask, 1).status == "open"  # type: ignore[union-attr]
+    engine.dispose()
