@@ -18,6 +18,7 @@ from warehouse.db import create_warehouse_engine, migrate
 from warehouse.models import (
     Customer,
     CustomerXref,
+    LoginThrottle,
     SourceRecord,
     StewardDecision,
     StewardTask,
@@ -371,4 +372,77 @@ def test_row12_task_reveal_is_limited_to_the_tasks_records(client: TestClient, u
         audit = session.execute(sa.select(StewardDecision)).scalar_one()
         assert (audit.action, audit.task_id) == ("reveal", 1)
         assert session.get(StewardTask, 1).status == "open"  # type: ignore[union-attr]
+    engine.dispose()
+
+
+def attempt(client: TestClient, username: str, password: str) -> int:
+    token = csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+    return response.status_code
+
+
+def throttle_rows(url: str) -> dict[tuple[str, str], tuple[int, dt.datetime | None]]:
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        rows = session.execute(sa.select(LoginThrottle)).scalars().all()
+        found = {(r.scope, r.key): (r.failures, r.locked_until) for r in rows}
+    engine.dispose()
+    return found
+
+
+def test_row6_repeated_wrong_passwords_lock_sign_in_for_a_growing_delay(
+    client: TestClient, url: str
+) -> None:
+    assert [attempt(client, "steward", "wrong password") for _ in range(5)] == [401] * 5
+    assert attempt(client, "steward", PASSWORD) == 429  # the right password too, while locked
+    audit = [action for action, _ in decisions(url)]
+    assert audit == ["sign_in_locked", "sign_in_refused"]
+    failures, locked_until = throttle_rows(url)[("user", "steward")]
+    assert failures == 5 and locked_until is not None
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:  # the lock runs out
+        connection.execute(
+            sa.update(LoginThrottle).values(
+                locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            )
+        )
+    engine.dispose()
+    assert attempt(client, "steward", "wrong again!") == 401
+    failures, locked_until = throttle_rows(url)[("user", "steward")]
+    assert failures == 6 and locked_until is not None
+    delay = auth._aware(locked_until) - dt.datetime.now(dt.UTC)
+    assert auth.LOCK_BASE < delay <= 2 * auth.LOCK_BASE  # doubled
+
+
+def test_row6_throttle_does_not_tell_which_user_names_exist(url: str) -> None:
+    engine = create_warehouse_engine(url)
+    outcomes: dict[str, list[str]] = {}
+    for index, name in enumerate(("steward", "nobody-here")):
+        seen: list[str] = []
+        for _ in range(7):
+            with Session(engine) as session:
+                try:
+                    token = auth.sign_in(
+                        session, username=name, password="wrong password", client=f"10.0.0.{index}"
+                    )
+                    seen.append("wrong" if token is None else "in")
+                except auth.SignInLocked:
+                    seen.append("locked")
+                session.commit()
+        outcomes[name] = seen
+    engine.dispose()
+    assert outcomes["steward"] == outcomes["nobody-here"] == ["wrong"] * 5 + ["locked"] * 2
+
+
+def test_row6_one_client_trying_many_names_is_throttled(url: str) -> None:
+    engine = create_warehouse_engine(url)
+    with Session(engine) as session:
+        for number in range(5):
+            auth.sign_in(session, username=f"guess{number}", password="x" * 12, client="10.9.9.9")
+        with pytest.raises(auth.SignInLocked):
+            auth.sign_in(session, username="steward", password=PASSWORD, client="10.9.9.9")
+        assert auth.sign_in(session, username="steward", password=PASSWORD, client="10.1.1.1")
     engine.dispose()
