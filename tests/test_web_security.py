@@ -446,3 +446,33 @@ def test_row6_one_client_trying_many_names_is_throttled(url: str) -> None:
             auth.sign_in(session, username="steward", password=PASSWORD, client="10.9.9.9")
         assert auth.sign_in(session, username="steward", password=PASSWORD, client="10.1.1.1")
     engine.dispose()
+
+
+@pytest.mark.parametrize("search", ["1381*5678", "138****5678", "+86138****5678", "5678", "13812"])
+def test_row7_partial_or_masked_phone_search_is_refused_and_audited(
+    client: TestClient, url: str, search: str
+) -> None:
+    sign_in(client, "viewer")
+    response = client.get("/", params={"q": search})
+    assert response.status_code == 400 and "whole number" in response.text
+    assert "/tasks/1" not in response.text
+    assert decisions(url) == [("search_refused", "viewer")]
+
+
+def test_row7_whole_phone_or_id_search_finds_exactly_and_is_audited(
+    client: TestClient, url: str
+) -> None:
+    sign_in(client, "viewer")
+    for search in ("138 1234 5678", "110101199003077777"):
+        assert "/tasks/1" in client.get("/", params={"q": search}).text
+    assert "/tasks/1" not in client.get("/", params={"q": "13812345679"}).text
+    assert "/tasks/1" in client.get("/", params={"q": "陈丽"}).text  # names are not audited
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        audit = session.execute(sa.select(StewardDecision.action, StewardDecision.subject)).all()
+    engine.dispose()
+    assert [tuple(row) for row in audit] == [
+        ("search", {"field": "mobile"}),
+        ("search", {"field": "id_number"}),
+        ("search", {"field": "mobile"}),
+    ]

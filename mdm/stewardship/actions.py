@@ -369,6 +369,13 @@ def _apply_split(
         )
 
 
+def audit_search(session: Session, *, field: str, by: str, refused: bool = False) -> None:
+    """A search by phone or ID number is a look at identifiers, audited like a reveal (the
+    audit names the field, never the value searched)."""
+    action = "search_refused" if refused else "search"
+    _decide(session, action=action, by=by, subject={"field": field}, status=None)
+
+
 def reveal_field(
     session: Session,
     *,
