@@ -74,6 +74,24 @@ def test_missing_file(channels_dir: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "warehouse.db").exists()
 
 
+def test_row14_absolute_path_is_one_clear_line(channels_dir: Path, tmp_path: Path) -> None:
+    sources = broken_copy(channels_dir, tmp_path, "thirdparty_leads.csv", "/etc/passwd")
+    result = mdm("run", "--sources", str(sources), cwd=tmp_path)
+    assert_one_clear_line(result, "channel 'thirdparty'", "'/etc/passwd'", "outside")
+    assert "root:" not in result.stderr + result.stdout
+    assert "NotImplementedError" not in result.stderr
+    assert not (tmp_path / "warehouse.db").exists()
+
+
+def test_row2_dotdot_path_never_quotes_the_file(channels_dir: Path, tmp_path: Path) -> None:
+    sources = broken_copy(
+        channels_dir, tmp_path, "thirdparty_leads.csv", "../../../../../../../etc/passwd"
+    )
+    result = mdm("run", "--sources", str(sources), cwd=tmp_path)
+    assert_one_clear_line(result, "channel 'thirdparty'", "etc/passwd", "outside")
+    assert "root:" not in result.stderr + result.stdout
+
+
 @pytest.mark.slow
 def test_missing_column_found_while_reading(channels_dir: Path, tmp_path: Path) -> None:
     sources = broken_copy(channels_dir, tmp_path, "mobile: phone", "mobile: telephone")

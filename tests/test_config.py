@@ -77,3 +77,37 @@ def test_config_mistakes_are_one_clear_error(tmp_path: Path, text: str, message:
     with pytest.raises(ConfigError, match=message) as caught:
         load_channels(tmp_path)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("path", ["../../../../etc/passwd", "/etc/passwd", "sub/../../x.csv"])
+def test_row2_path_outside_sources_is_refused(tmp_path: Path, path: str) -> None:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (tmp_path / "x.csv").write_text("secret-first-line\n", encoding="utf-8")
+    write_config(folder, GOOD.replace("branch*.csv", f"'{path}'"))
+    with pytest.raises(ConfigError) as caught:
+        load_channels(folder)
+    message = str(caught.value)
+    assert "channel 'branch'" in message and path in message and "outside" in message
+    assert "root:" not in message and "secret" not in message
+
+
+def test_row2_symlink_pointing_out_of_sources_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    outside = tmp_path / "shadow"
+    outside.write_text("root:$6$secret-hash:19000::::::\n", encoding="utf-8")
+    (folder / "branch_a.csv").symlink_to(outside)
+    write_config(folder, GOOD)
+    with pytest.raises(
+        ConfigError, match=r"channel 'branch'.*branch_a\.csv links outside"
+    ) as caught:
+        load_channels(folder)
+    assert "secret" not in str(caught.value)
+
+
+def test_row2_symlink_inside_sources_is_read(tmp_path: Path) -> None:
+    write_config(tmp_path, GOOD, "real.csv")
+    (tmp_path / "branch_a.csv").symlink_to(tmp_path / "real.csv")
+    config = load_channels(tmp_path)
+    assert [p.name for p in config.files(config.channels[0])] == ["branch_a.csv"]

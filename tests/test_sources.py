@@ -320,3 +320,96 @@ def test_a_channel_left_with_no_file_to_read_yields_no_rows(tmp_path: Path) -> N
     for files in (None, {}):  # its one file, header only; or nothing left to read
         batch = standardize_channel.fn(ingest_channel.fn(config, branch, files), branch)
         assert (batch.rows_read, len(batch.records), len(batch.rejects)) == (0, 0, 0)
+
+
+def _scratch_source(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text('CREATE TABLE "clients" ("客户号" TEXT, "姓名" TEXT, "手机" TEXT)')
+        )
+        connection.execute(sa.text("INSERT INTO clients VALUES ('7', '赵敏', '13900000000')"))
+    engine.dispose()
+
+
+def _client_count(url: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text("SELECT count(*) FROM clients")).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+@pytest.mark.parametrize("source", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_row3_sql_query_with_several_statements_is_refused(
+    tmp_path: Path, source: str, request: pytest.FixtureRequest
+) -> None:
+    from mdm.channels.config import load_channels
+    from mdm.errors import ConfigError
+
+    url = (
+        f"sqlite:///{tmp_path / 'src.db'}"
+        if source == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    _scratch_source(url)
+    (tmp_path / "channels.yaml").write_text(
+        json.dumps(
+            {
+                "channels": {
+                    "core": {
+                        "format": "sql",
+                        "url": url,
+                        "query": "SELECT * FROM clients; DROP TABLE clients; COMMIT;",
+                        "record_id": "客户号",
+                        "columns": {"full_name": "姓名"},
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"channel 'core': field 'query': .*one statement"):
+        load_channels(tmp_path)
+    assert _client_count(url) == 1
+
+
+@pytest.mark.postgres
+def test_row3_sql_query_runs_read_only_on_postgres(postgres_url: str) -> None:
+    import sqlalchemy as sa
+
+    _scratch_source(postgres_url)
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as connection:  # a write hidden behind a SELECT
+        connection.execute(
+            sa.text(
+                "CREATE FUNCTION wipe() RETURNS bigint LANGUAGE sql AS"
+                " 'DELETE FROM clients; SELECT count(*) FROM clients'"
+            )
+        )
+    engine.dispose()
+    config = channel(format="sql", url=postgres_url, query="SELECT wipe() AS n", path=None)
+    with pytest.raises(SourceError, match="read-only transaction") as caught:
+        read_source(config, None)
+    assert len(str(caught.value).splitlines()) == 1
+    assert _client_count(postgres_url) == 1
+    table = read_source(channel(format="sql", url=postgres_url, query="clients", path=None), None)
+    assert table.frame.loc[0, "姓名"] == "赵敏"
+
+
+def test_row3_sqlite_source_is_opened_query_only(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'src.db'}"
+    _scratch_source(url)
+    config = channel(
+        format="sql",
+        url=url,
+        query="select * from pragma_query_only",
+        path=None,
+        record_id="query_only",
+    )
+    table = read_source(config, None)
+    assert table.frame.loc[0, "query_only"] == 1

@@ -18,6 +18,7 @@ from warehouse.db import create_warehouse_engine, migrate
 from warehouse.models import (
     Customer,
     CustomerXref,
+    LoginThrottle,
     SourceRecord,
     StewardDecision,
     StewardTask,
@@ -338,3 +339,140 @@ def test_users_add_reads_the_password_from_stdin_and_it_signs_in(tmp_path: Path)
         assert auth.sign_in(session, username="wang", password=PASSWORD) is not None
         assert auth.sign_in(session, username="wang", password="x" * 12) is None
     engine.dispose()
+
+
+def test_row12_task_reveal_is_limited_to_the_tasks_records(client: TestClient, url: str) -> None:
+    other = "+8613900001111"
+    engine = sa.create_engine(url)
+    with Session(engine) as session, session.begin():
+        session.add(
+            SourceRecord(
+                source_system="branch",
+                source_record_id="Z9",
+                source_file="seed.csv",
+                source_row=2,
+                raw_hash="1" * 64,
+                record={"record_key": "branch:Z9", "full_name": "王芳", "mobile": other},
+                ingested_at=NOW,
+                last_run_id="seed",
+            )
+        )
+    token = sign_in(client, "steward")
+    refused = client.post(
+        "/tasks/1/reveal", data={"csrf_token": token, "record": "branch:Z9", "field": "mobile"}
+    )
+    assert refused.status_code == 400 and other not in refused.text
+    assert decisions(url) == []
+
+    revealed = client.post(
+        "/tasks/1/reveal", data={"csrf_token": token, "record": "branch:B1", "field": "mobile"}
+    )
+    assert revealed.status_code == 200 and MOBILE in revealed.text
+    with Session(engine) as session:
+        audit = session.execute(sa.select(StewardDecision)).scalar_one()
+        assert (audit.action, audit.task_id) == ("reveal", 1)
+        assert session.get(StewardTask, 1).status == "open"  # type: ignore[union-attr]
+    engine.dispose()
+
+
+def attempt(client: TestClient, username: str, password: str) -> int:
+    token = csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+    return response.status_code
+
+
+def throttle_rows(url: str) -> dict[tuple[str, str], tuple[int, dt.datetime | None]]:
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        rows = session.execute(sa.select(LoginThrottle)).scalars().all()
+        found = {(r.scope, r.key): (r.failures, r.locked_until) for r in rows}
+    engine.dispose()
+    return found
+
+
+def test_row6_repeated_wrong_passwords_lock_sign_in_for_a_growing_delay(
+    client: TestClient, url: str
+) -> None:
+    assert [attempt(client, "steward", "wrong password") for _ in range(5)] == [401] * 5
+    assert attempt(client, "steward", PASSWORD) == 429  # the right password too, while locked
+    audit = [action for action, _ in decisions(url)]
+    assert audit == ["sign_in_locked", "sign_in_refused"]
+    failures, locked_until = throttle_rows(url)[("user", "steward")]
+    assert failures == 5 and locked_until is not None
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:  # the lock runs out
+        connection.execute(
+            sa.update(LoginThrottle).values(
+                locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            )
+        )
+    engine.dispose()
+    assert attempt(client, "steward", "wrong again!") == 401
+    failures, locked_until = throttle_rows(url)[("user", "steward")]
+    assert failures == 6 and locked_until is not None
+    delay = auth._aware(locked_until) - dt.datetime.now(dt.UTC)
+    assert auth.LOCK_BASE < delay <= 2 * auth.LOCK_BASE  # doubled
+
+
+def test_row6_throttle_does_not_tell_which_user_names_exist(url: str) -> None:
+    engine = create_warehouse_engine(url)
+    outcomes: dict[str, list[str]] = {}
+    for index, name in enumerate(("steward", "nobody-here")):
+        seen: list[str] = []
+        for _ in range(7):
+            with Session(engine) as session:
+                try:
+                    token = auth.sign_in(
+                        session, username=name, password="wrong password", client=f"10.0.0.{index}"
+                    )
+                    seen.append("wrong" if token is None else "in")
+                except auth.SignInLocked:
+                    seen.append("locked")
+                session.commit()
+        outcomes[name] = seen
+    engine.dispose()
+    assert outcomes["steward"] == outcomes["nobody-here"] == ["wrong"] * 5 + ["locked"] * 2
+
+
+def test_row6_one_client_trying_many_names_is_throttled(url: str) -> None:
+    engine = create_warehouse_engine(url)
+    with Session(engine) as session:
+        for number in range(5):
+            auth.sign_in(session, username=f"guess{number}", password="x" * 12, client="10.9.9.9")
+        with pytest.raises(auth.SignInLocked):
+            auth.sign_in(session, username="steward", password=PASSWORD, client="10.9.9.9")
+        assert auth.sign_in(session, username="steward", password=PASSWORD, client="10.1.1.1")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("search", ["1381*5678", "138****5678", "+86138****5678", "5678", "13812"])
+def test_row7_partial_or_masked_phone_search_is_refused_and_audited(
+    client: TestClient, url: str, search: str
+) -> None:
+    sign_in(client, "viewer")
+    response = client.get("/", params={"q": search})
+    assert response.status_code == 400 and "whole number" in response.text
+    assert "/tasks/1" not in response.text
+    assert decisions(url) == [("search_refused", "viewer")]
+
+
+def test_row7_whole_phone_or_id_search_finds_exactly_and_is_audited(
+    client: TestClient, url: str
+) -> None:
+    sign_in(client, "viewer")
+    for search in ("138 1234 5678", "110101199003077777"):
+        assert "/tasks/1" in client.get("/", params={"q": search}).text
+    assert "/tasks/1" not in client.get("/", params={"q": "13812345679"}).text
+    assert "/tasks/1" in client.get("/", params={"q": "陈丽"}).text  # names are not audited
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        audit = session.execute(sa.select(StewardDecision.action, StewardDecision.subject)).all()
+    engine.dispose()
+    assert [tuple(row) for row in audit] == [
+        ("search", {"field": "mobile"}),
+        ("search", {"field": "id_number"}),
+        ("search", {"field": "mobile"}),
+    ]

@@ -262,6 +262,19 @@ class WorkbenchSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(Timestamp)
 
 
+class LoginThrottle(Base):
+    """Failed sign-ins of one user name or one client address (web/auth.py): after a few, sign-in
+    is refused until locked_until, the right password included."""
+
+    __tablename__ = "workbench_login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # user | client
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
 class CustomerSegmentHistory(Base):
     """Every move of a customer between segments: who went from gold to platinum, and when.
 

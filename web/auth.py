@@ -15,11 +15,19 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy.orm import Session
 
 from mdm.errors import MdmError
-from warehouse.models import WorkbenchSession, WorkbenchUser
+from warehouse.models import LoginThrottle, StewardDecision, WorkbenchSession, WorkbenchUser
 
 ROLES = ("viewer", "steward", "admin")  # each can do what the ones before it can
 MIN_PASSWORD_LENGTH = 10
 SESSION_MAX_AGE = dt.timedelta(hours=12)  # even an active session signs in again each day
+# Throttle: after MAX_FAILURES failed sign-ins of a user name or from a client address (none
+# more than FAILURE_WINDOW apart), sign-in is refused for LOCK_BASE, doubling per further
+# failure up to LOCK_MAX. A name that does not exist is throttled the same, so a lock says
+# nothing about which names exist.
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(hours=1)
+LOCK_BASE = dt.timedelta(seconds=30)
+LOCK_MAX = dt.timedelta(minutes=15)
 _hasher = PasswordHasher()
 # Verified when the user does not exist, so a wrong name takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -57,15 +65,60 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_in(session: Session, *, username: str, password: str) -> str | None:
-    """A new session token for the right name and password, else None."""
+class SignInLocked(MdmError):
+    """Too many failed sign-ins: refused without looking at the password."""
+
+    def __init__(self, retry_after: dt.timedelta) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many failed sign-ins; try again in {retry_after.seconds + 1} s")
+
+
+def _throttles(session: Session, username: str, client: str) -> list[LoginThrottle]:
+    keys = (("user", username[:100]), ("client", client[:100]))
+    return [
+        session.get(LoginThrottle, key)
+        or LoginThrottle(scope=key[0], key=key[1], failures=0, last_failure_at=_EPOCH)
+        for key in keys
+    ]
+
+
+def _audit_sign_in(session: Session, *, action: str, username: str, client: str) -> None:
+    session.add(
+        StewardDecision(
+            action=action,
+            subject={"username": username[:100], "client": client[:100]},
+            decided_by=username[:100] or "-",
+            decided_at=dt.datetime.now(dt.UTC),
+        )
+    )
+
+
+def sign_in(session: Session, *, username: str, password: str, client: str = "") -> str | None:
+    """A new session token for the right name and password, else None; SignInLocked while the
+    name or the client address is throttled. The caller commits either way."""
+    now = dt.datetime.now(dt.UTC)
+    throttles = _throttles(session, username, client)
+    locked = [
+        _aware(t.locked_until) for t in throttles if t.locked_until and _aware(t.locked_until) > now
+    ]
+    if locked:
+        _audit_sign_in(session, action="sign_in_refused", username=username, client=client)
+        raise SignInLocked(max(locked) - now)
     user = session.get(WorkbenchUser, username)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        right = user is not None and user.is_active
     except (VerifyMismatchError, InvalidHashError):
+        right = False
+    if not right:
+        for throttle in throttles:
+            _count_failure(session, throttle, now)
+        if any(t.failures >= MAX_FAILURES for t in throttles):  # a lock (again) now
+            _audit_sign_in(session, action="sign_in_locked", username=username, client=client)
         return None
-    if user is None or not user.is_active:
-        return None
+    session.execute(
+        sa.delete(LoginThrottle).where(LoginThrottle.scope == "user", LoginThrottle.key == username)
+    )
     token = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
     session.add(
@@ -80,10 +133,24 @@ def sign_in(session: Session, *, username: str, password: str) -> str | None:
     return token
 
 
+def _count_failure(session: Session, throttle: LoginThrottle, now: dt.datetime) -> None:
+    if now - _aware(throttle.last_failure_at) > FAILURE_WINDOW:
+        throttle.failures = 0
+    throttle.failures += 1
+    throttle.last_failure_at = now
+    if throttle.failures >= MAX_FAILURES:
+        delay = min(LOCK_BASE * 2 ** (throttle.failures - MAX_FAILURES), LOCK_MAX)
+        throttle.locked_until = now + delay
+    session.add(throttle)
+
+
 def sign_out(session: Session, *, token: str) -> None:
     session.execute(
         sa.delete(WorkbenchSession).where(WorkbenchSession.token_hash == _token_hash(token))
     )
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

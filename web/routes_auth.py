@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from web.auth import same_token, sign_in, sign_out
+from web.auth import SignInLocked, same_token, sign_in, sign_out
 from web.deps import SESSION_COOKIE, Db, Viewer, render
 
 router = APIRouter()
@@ -46,10 +46,17 @@ def login(
         return _login_form(
             request, error="The form expired; please sign in again.", status_code=403
         )
-    token = sign_in(session, username=username, password=password)
+    client = request.client.host if request.client else ""
+    try:
+        token = sign_in(session, username=username, password=password, client=client)
+    except SignInLocked as locked:
+        session.commit()  # the audit of the refused attempt
+        response = _login_form(request, error=f"{str(locked).capitalize()}.", status_code=429)
+        response.headers["Retry-After"] = str(locked.retry_after.seconds + 1)
+        return response
+    session.commit()  # the session, or the counted failure
     if token is None:
         return _login_form(request, error="Wrong user name or password.", status_code=401)
-    session.commit()
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

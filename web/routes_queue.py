@@ -9,13 +9,17 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
+from mdm.stewardship import actions
 from mdm.stewardship.queue import (
     STATUSES,
+    ReviewError,
     TaskFilter,
     channels_with_tasks,
     count_tasks,
     counts_by_type,
+    identifier_search,
     list_tasks,
 )
 from mdm.stewardship.tasks import TASK_TYPES
@@ -36,6 +40,19 @@ def summary(task: StewardTask) -> str:
     return str(details.get("message") or details.get("rule") or "")
 
 
+def _audit_identifier_search(session: Session, text: str, *, by: str) -> None:
+    """Record every search by phone or ID number, and refuse (recorded too) a partial one."""
+    try:
+        identifier = identifier_search(text)
+    except ReviewError:
+        actions.audit_search(session, field="identifier", by=by, refused=True)
+        session.commit()
+        raise
+    if identifier is not None:
+        actions.audit_search(session, field=identifier[0], by=by)
+        session.commit()
+
+
 @router.get("/", response_class=HTMLResponse)
 def queue(
     request: Request,
@@ -48,6 +65,7 @@ def queue(
     sort: str = "age",
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
+    _audit_identifier_search(session, q or "", by=user.username)
     where = TaskFilter(
         task_type=task_type if task_type in TASK_TYPES else None,
         status=status if status in STATUSES else "open",

@@ -108,7 +108,11 @@ def reveal(
     record: Annotated[str, Form()],
     field: Annotated[str, Form()],
 ) -> HTMLResponse:
-    value = actions.reveal_field(session, field=field, record=record, by=user.username)
+    """One field of one of the records this task compares, and only of those."""
+    task = queue.get_task(session, task_id=task_id)
+    if record not in involved_records(session, task):
+        raise queue.ReviewError(f"{record} is not a record of task {task_id}")
+    value = actions.reveal_field(session, field=field, record=record, by=user.username, task=task)
     session.commit()
     return task_page(request, session, user, task_id, revealed={(record, field): value})
 

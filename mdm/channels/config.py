@@ -56,6 +56,14 @@ class ChannelConfig(BaseModel):
                 raise ValueError(f"unknown encoding {value!r}") from exc
         return value
 
+    @field_validator("query")
+    @classmethod
+    def _one_statement(cls, value: str | None) -> str | None:
+        # One statement, so no COMMIT or SET can end the read-only transaction it runs in.
+        if value is not None and ";" in value.strip().rstrip(";"):
+            raise ValueError("a query is one statement (no ';' inside it)")
+        return value
+
     @field_validator("delimiter")
     @classmethod
     def _one_character(cls, value: str) -> str:
@@ -79,9 +87,27 @@ class ChannelsConfig(BaseModel):
     transactions: list[ChannelConfig] = Field(default_factory=list)  # kind: transactions feeds
 
     def files(self, channel: ChannelConfig) -> list[Path]:
-        """The files a channel's glob matches, sorted so runs are deterministic."""
+        """The files a channel's glob matches, sorted so runs are deterministic.
+
+        Only files inside the sources folder: a path that leaves it (absolute, `..`, or a
+        symlink pointing out) is refused before anything is read, so no message can quote it.
+        """
         assert channel.path is not None
-        return sorted(p for p in self.base_dir.glob(channel.path) if p.is_file())
+        where = f"{self.base_dir / CHANNELS_FILE}: channel '{channel.name}'"
+        pattern = Path(channel.path)
+        if pattern.is_absolute() or pattern.drive or ".." in pattern.parts:
+            raise ConfigError(
+                f"{where}: path '{channel.path}' is outside the sources folder {self.base_dir}"
+                " (paths are relative to channels.yaml)"
+            )
+        found = sorted(p for p in self.base_dir.glob(channel.path) if p.is_file())
+        for path in found:
+            if not path.resolve().is_relative_to(self.base_dir):
+                raise ConfigError(
+                    f"{where}: path '{channel.path}': {path.relative_to(self.base_dir)} links"
+                    f" outside the sources folder {self.base_dir}"
+                )
+        return found
 
 
 def load_channels(sources_dir: Path) -> ChannelsConfig:

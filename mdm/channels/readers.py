@@ -297,6 +297,7 @@ def _read_sql(channel: ChannelConfig) -> RawTable:
     try:
         engine = sa.create_engine(url)
         with engine.connect() as connection:
+            _read_only(connection, shown)
             if channel.query.lstrip().lower().startswith("select"):
                 statement: Any = sa.text(channel.query)
             else:  # a table name: reflected, so it is never pasted into SQL text
@@ -310,6 +311,23 @@ def _read_sql(channel: ChannelConfig) -> RawTable:
     except sa.exc.SQLAlchemyError as exc:
         raise SourceError(f"{shown}: channel '{channel.name}': {_one_line(exc)}") from exc
     return _table(shown, header, rows, list(range(1, len(rows) + 1)), [None] * len(rows))
+
+
+def _read_only(connection: Any, shown: str) -> None:
+    """Make the connection unable to write before the channel's query runs: the query is
+    the user's text, and a source database is never ours to change."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        connection.exec_driver_sql("PRAGMA query_only = ON")
+    elif dialect == "postgresql":
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")  # first in the transaction
+    elif dialect in ("mysql", "mariadb"):
+        connection.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
+    else:
+        raise SourceError(
+            f"{shown}: cannot open a read-only connection to a {dialect} database"
+            " (SQL channels read PostgreSQL, MySQL or SQLite)"
+        )
 
 
 def empty_table(columns: list[str]) -> RawTable:

@@ -75,7 +75,7 @@ def _decide(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str | None = None,
-    status: str = "resolved",
+    status: str | None = "resolved",  # None: the decision is about the task, which stays as is
 ) -> StewardDecision:
     now = _now()
     decision = StewardDecision(
@@ -89,7 +89,7 @@ def _decide(
         decided_at=now,
     )
     session.add(decision)
-    if task is not None:
+    if task is not None and status is not None:
         task.status, task.resolved_at, task.resolved_by = status, now, decision.decided_by
     session.flush()
     return decision
@@ -369,6 +369,13 @@ def _apply_split(
         )
 
 
+def audit_search(session: Session, *, field: str, by: str, refused: bool = False) -> None:
+    """A search by phone or ID number is a look at identifiers, audited like a reveal (the
+    audit names the field, never the value searched)."""
+    action = "search_refused" if refused else "search"
+    _decide(session, action=action, by=by, subject={"field": field}, status=None)
+
+
 def reveal_field(
     session: Session,
     *,
@@ -377,9 +384,10 @@ def reveal_field(
     customer_id: str | None = None,
     record: str | None = None,
     reason: str | None = None,
+    task: StewardTask | None = None,
 ) -> Any:
     """The unmasked value of one field of one customer or source record; the look is audited
-    (the audit names the field, never the value)."""
+    (the audit names the field, never the value, and the task it was looked at for)."""
     if (customer_id is None) == (record is None):
         raise ReviewError("reveal a field of one customer or of one record")
     if field not in GOLDEN_FIELDS:
@@ -393,5 +401,5 @@ def reveal_field(
             raise ReviewError(f"there is no record {record}")
         value = found[str(record)].get(field)
         subject = {"record": record, "field": field}
-    _decide(session, action="reveal", by=by, subject=subject, reason=reason)
+    _decide(session, action="reveal", by=by, subject=subject, reason=reason, task=task, status=None)
     return value

@@ -3,6 +3,7 @@ source records and the audit trail. Reads only; mdm/stewardship/actions.py decid
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session
 from mdm.customer_ids import CUSTOMER_ID
 from mdm.errors import MdmError
 from mdm.schema import record_key, split_record_key
+from mdm.standardize.ids import normalize_resident_id
+from mdm.standardize.phones import to_e164
 from warehouse.models import Customer, CustomerXref, SourceRecord, StewardDecision, StewardTask
 
 STATUSES = ("open", "resolved", "dismissed")
@@ -25,7 +28,7 @@ class ReviewError(MdmError):
 @dataclass(frozen=True)
 class TaskFilter:
     """What the queue shows: by type, status and channel, and a search text that finds a
-    customer id, a name, or a phone typed as shown masked (138****5678) or by its last digits."""
+    customer id, a name, or a whole phone or ID number (see identifier_search)."""
 
     task_type: str | None = None
     status: str = "open"
@@ -45,19 +48,38 @@ def _filtered(query: sa.Select[Any], where: TaskFilter) -> sa.Select[Any]:
     if CUSTOMER_ID.fullmatch(text.upper()):
         return query.where(StewardTask.customer_id == text.upper())
     customers = sa.select(Customer.customer_id)
-    if "*" in text:  # 138****5678 as shown masked: the visible digits, in order
-        head, _, tail = text.replace(" ", "").partition("*")
-        pattern = f"%{_like_literal(head)}%{_like_literal(tail.strip('*'))}"
-        customers = customers.where(Customer.mobile.like(pattern, escape="/"))
-    elif text.isdigit() and len(text) >= 4:
-        customers = customers.where(Customer.mobile.endswith(text, autoescape=True))
-    else:
+    identifier = identifier_search(text)
+    if identifier is None:
         customers = customers.where(Customer.full_name.contains(text, autoescape=True))
+    else:
+        field, value = identifier
+        customers = customers.where(getattr(Customer, field) == value)
     return query.where(StewardTask.customer_id.in_(customers))
 
 
-def _like_literal(text: str) -> str:
-    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+def identifier_search(text: str) -> tuple[str, str] | None:
+    """The field and normalized value when the search text is a phone or an ID number (None for
+    a name). Only whole numbers are searched, by exact match: a masked or partial one would let
+    a viewer, who sees 138****5678, recover the hidden digits one search at a time."""
+    text = text.strip()
+    if not _IDENTIFIER_LIKE.fullmatch(text) or CUSTOMER_ID.fullmatch(text.upper()):
+        return None
+    if not _MASK_CHARS.search(text):
+        mobile = to_e164(text)
+        if mobile is not None:
+            return "mobile", mobile
+        resident = normalize_resident_id(text)
+        if resident.number and not resident.masked and len(resident.number) == 18:
+            return "id_number", resident.number  # a wrong check digit is still a whole number
+    raise ReviewError(
+        "search a phone or an ID number by the whole number; masked or partial numbers"
+        " are not searched"
+    )
+
+
+# Digits, separators, masks and an ID's check letter: a phone or an ID number, not a name.
+_IDENTIFIER_LIKE = re.compile(r"(?=.*[\d*●•×])[\d\s+\-().*●•×xX]+")
+_MASK_CHARS = re.compile(r"[*●•×]")
 
 
 def list_tasks(
