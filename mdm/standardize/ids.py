@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from stdnum.cn import ric
 
-from mdm.standardize.text import nfkc, to_text
+from mdm.standardize.text import ascii_digits, nfkc, to_text
 
 
 class NormalizedId(NamedTuple):
@@ -43,9 +43,9 @@ _IMPORT_DAY = dt.date.today()
 
 
 def normalize_resident_id(value: Any) -> NormalizedId:
-    """Normalize a CN resident ID: NFKC, separators dropped, ``x`` → ``X``, 15 → 18 digits;
-    valid when the check character matches and the birth date is a real date between
-    1900-01-01 and today."""
+    """Normalize a CN resident ID: NFKC, any Unicode digits as ASCII (٠-٩ too), separators
+    dropped, ``x`` → ``X``, 15 → 18 digits; valid when the check character matches and the
+    birth date is a real date between 1900-01-01 and today."""
     return _resident_id(_compact(value))
 
 
@@ -98,7 +98,7 @@ def _compact(value: Any) -> str | None:
     text = to_text(value)
     if text is None:
         return None
-    return _SEPARATORS.sub("", nfkc(text).upper()) or None
+    return _SEPARATORS.sub("", ascii_digits(nfkc(text)).upper()) or None
 
 
 def _upgrade_legacy(number15: str) -> str:
