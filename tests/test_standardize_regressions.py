@@ -3,10 +3,13 @@ that standardization got wrong."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
 from mdm.standardize import standardize_frame
+from mdm.standardize.dates import parse_date, parse_datetime
 from mdm.standardize.ids import normalize_id
 from mdm.standardize.names import clean_person_name
 from mdm.standardize.text import ascii_digits, clean_text
@@ -58,3 +61,34 @@ def test_issue12_row13_passport_digits_are_converted_too() -> None:
 
 def test_ascii_digits_leaves_other_text_alone() -> None:
     assert ascii_digits("张伟 ٣ abc ²") == "张伟 3 abc ²"  # superscripts are no decimal digits
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    ["9999-12-31", "9999/12/31", "99991231", "9999-12-31 23:59:59", "9999-12-31T00:00:00Z"]
+    + ["0001-01-01", "1899-12-31", "2101-01-01", dt.date(9999, 12, 31), dt.datetime(9999, 12, 31)],
+)
+def test_issue12_row5_out_of_range_dates_are_flagged(placeholder: object) -> None:
+    assert parse_date(placeholder) is None
+    assert parse_datetime(placeholder) is None
+    raw = pd.DataFrame(
+        [
+            {"risk_assessed_on": placeholder, "source_updated_at": placeholder},
+            {"risk_assessed_on": "2024-04-02", "source_updated_at": "2024-04-02 10:30:00"},
+        ]
+    )
+    out = standardize_frame(raw)
+    assert out.loc[0, "risk_assessed_on"] is None
+    assert pd.isna(out.loc[0, "source_updated_at"])
+    assert set(out.loc[0, "unparsed_fields"].split()) == {"risk_assessed_on", "source_updated_at"}
+    assert out.loc[1, "risk_assessed_on"] == dt.date(2024, 4, 2)
+    assert pd.isna(out.loc[1, "unparsed_fields"])
+    # What survivorship does with these columns, and what used to raise OutOfBoundsDatetime.
+    for column in ("risk_assessed_on", "source_updated_at"):
+        stamps = pd.to_datetime(out[column], utc=True)
+        assert (stamps - pd.Timestamp(0, tz="UTC")).notna().tolist() == [False, True]
+
+
+def test_issue12_row5_dates_at_the_bounds_still_parse() -> None:
+    assert parse_date("1900-01-01") == dt.date(1900, 1, 1)
+    assert parse_datetime("2100-12-31 23:59:59") == dt.datetime(2100, 12, 31, 23, 59, 59)
