@@ -11,7 +11,7 @@ import pytest
 from mdm.standardize import standardize_frame
 from mdm.standardize.dates import parse_date, parse_datetime
 from mdm.standardize.ids import normalize_id
-from mdm.standardize.names import clean_person_name
+from mdm.standardize.names import clean_person_name, name_keys
 from mdm.standardize.text import ascii_digits, clean_text
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -92,3 +92,42 @@ def test_issue12_row5_out_of_range_dates_are_flagged(placeholder: object) -> Non
 def test_issue12_row5_dates_at_the_bounds_still_parse() -> None:
     assert parse_date("1900-01-01") == dt.date(1900, 1, 1)
     assert parse_datetime("2100-12-31 23:59:59") == dt.datetime(2100, 12, 31, 23, 59, 59)
+
+
+@pytest.mark.parametrize(
+    ("one_word", "chinese"),
+    [
+        ("ChenChunzi", "陈春子"),
+        ("YanWenjuan", "严文娟"),
+        ("zhangwei", "张伟"),
+        ("Zhangwei", "张伟"),
+        ("ZHANGWEI", "张伟"),
+        ("CHENCHUNZI", "陈春子"),
+        ("OuyangXiu", "欧阳修"),
+        ("ouyangxiu", "欧阳修"),
+        ("ChunziChen", "陈春子"),  # given name first, told apart by the surname table
+        ("WangXiaoMing", "王小明"),
+        ("wangxiaoming", "王小明"),
+        ("Lixiaolong", "李小龙"),
+    ],
+)
+def test_issue16_point4_one_word_pinyin_is_split_into_surname_and_given(
+    one_word: str, chinese: str
+) -> None:
+    keys = name_keys(one_word)
+    assert keys.name_pinyin == name_keys(chinese).name_pinyin
+    assert keys.name_pinyin_sorted == name_keys(chinese).name_pinyin_sorted
+    assert keys.name_key == one_word.lower()  # the key keeps the name as written
+
+
+@pytest.mark.parametrize(
+    "latin", ["Johnson", "Maria", "Diane", "McDonald", "Smith", "Anna", "Xian", "Shangguan"]
+)
+def test_issue16_point4_other_one_word_names_stay_one_token(latin: str) -> None:
+    assert name_keys(latin).name_pinyin == latin.lower()
+
+
+def test_issue16_point4_one_word_pinyin_meets_its_chinese_form_in_a_frame() -> None:
+    raw = pd.DataFrame([{"full_name": "ChenChunzi"}, {"full_name": "陈春子"}, {"full_name": "Jo"}])
+    out = standardize_frame(raw)
+    assert out["name_pinyin"].tolist() == ["chen chunzi", "chen chunzi", "jo"]
