@@ -7,6 +7,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from stdnum.cn import ric
 
 from mdm.standardize import standardize_frame
 from mdm.standardize.dates import parse_date, parse_datetime
@@ -131,3 +132,49 @@ def test_issue16_point4_one_word_pinyin_meets_its_chinese_form_in_a_frame() -> N
     raw = pd.DataFrame([{"full_name": "ChenChunzi"}, {"full_name": "陈春子"}, {"full_name": "Jo"}])
     out = standardize_frame(raw)
     assert out["name_pinyin"].tolist() == ["chen chunzi", "chen chunzi", "jo"]
+
+
+def _legacy(number18: str) -> str:
+    return number18[:6] + number18[8:17]
+
+
+def _id_row(id_number: str, birth_date: str | None) -> dict[str, object]:
+    out = standardize_frame(pd.DataFrame([{"id_number": id_number, "birth_date": birth_date}]))
+    return out.loc[0].to_dict()
+
+
+def test_issue16_point5_legacy_id_takes_the_century_of_the_stated_birth_date() -> None:
+    born_2005 = "11010520050301123" + ric.calc_check_digit("110105200503011230")
+    legacy = _legacy(born_2005)
+    row = _id_row(legacy, "2005-03-01")
+    assert (row["id_number"], row["id_valid"]) == (born_2005, True)
+    assert row["id_birth_date"] == dt.date(2005, 3, 1)
+    # Without a stated birth date the century stays 19, as legacy cards were issued.
+    assert _id_row(legacy, None)["id_number"][6:14] == "19050301"
+
+
+def test_issue16_point5_legacy_id_agreeing_with_a_1900s_birth_date_stays_valid() -> None:
+    row = _id_row(_legacy(RID), "1949-12-31")
+    assert (row["id_number"], row["id_valid"], row["birth_date"]) == (
+        RID,
+        True,
+        dt.date(1949, 12, 31),
+    )
+
+
+@pytest.mark.parametrize("stated", ["1950-01-01", "1949-12-30", "1949-12-13", "2000-12-31"])
+def test_issue16_point5_legacy_id_contradicted_by_the_birth_date_is_not_valid(
+    stated: str,
+) -> None:
+    from expectations.domain import id_birth_date_ok
+
+    out = standardize_frame(pd.DataFrame([{"id_number": _legacy(RID), "birth_date": stated}]))
+    row = out.loc[0]
+    assert (row["id_number"], row["id_valid"]) == (RID, False)  # kept, but vetoes nothing
+    assert row["birth_date"] == dt.date.fromisoformat(stated)  # the stated date is not replaced
+    assert not id_birth_date_ok(out["id_number"], out["birth_date"]).iloc[0]  # flagged
+
+
+def test_issue16_point5_an_18_digit_id_is_not_second_guessed() -> None:
+    row = _id_row(RID, "1950-01-01")
+    assert (row["id_number"], row["id_valid"]) == (RID, True)

@@ -67,6 +67,18 @@ def normalize_id(id_type: str | None, value: Any) -> NormalizedId:
     return NormalizedId(id_type, number, valid, False, None, None)
 
 
+def legacy_resident_id(value: Any) -> str | None:
+    """The 15 digits of a legacy resident ID (separators dropped), None for anything else."""
+    number = _compact(value)
+    return number if number is not None and len(number) == 15 and number.isdigit() else None
+
+
+def expand_legacy_resident_id(number15: str, century: int) -> NormalizedId:
+    """A legacy resident ID as the 18-digit number of a holder born in ``century`` (19: 1900s),
+    normalized like any other."""
+    return _resident_id(_upgrade_legacy(number15, century))
+
+
 def birth_date_from_digits(yyyymmdd: str) -> dt.date | None:
     """The date of the 8 birth digits of a resident ID; None unless real and 1900..today."""
     try:
@@ -101,9 +113,10 @@ def _compact(value: Any) -> str | None:
     return _SEPARATORS.sub("", ascii_digits(nfkc(text)).upper()) or None
 
 
-def _upgrade_legacy(number15: str) -> str:
-    # Legacy cards were issued to people born in the 1900s: the century is always 19.
-    number17 = number15[:6] + "19" + number15[6:]
+def _upgrade_legacy(number15: str, century: int = 19) -> str:
+    # Legacy cards were issued to people born in the 1900s, so without other evidence the
+    # century is 19; standardize_frame corrects it from a stated birth date.
+    number17 = number15[:6] + str(century) + number15[6:]
     return number17 + ric.calc_check_digit(number17 + "0")
 
 
