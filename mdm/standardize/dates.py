@@ -40,7 +40,7 @@ def parse_date(value: Any, fmt: str | None = None) -> dt.date | None:
     objects and full-width digits. ``fmt`` (a strptime pattern from the channel's ``formats:``)
     is tried first. Time parts are dropped. None when nothing fits."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
+        return value if _YEAR_MIN <= value.year <= _YEAR_MAX else None
     moment = parse_datetime(value, fmt)
     return None if moment is None else moment.date()
 
@@ -48,7 +48,14 @@ def parse_date(value: Any, fmt: str | None = None) -> dt.date | None:
 def parse_datetime(value: Any, fmt: str | None = None) -> dt.datetime | None:
     """A naive China-time datetime from the forms of ``parse_date`` plus times
     (``2024-04-02 10:30``, ``2024年4月2日 10时30分``, ``20240402103000``), ISO timestamps
-    with Z/offsets, Excel serials with a time fraction and Unix epoch seconds/milliseconds."""
+    with Z/offsets, Excel serials with a time fraction and Unix epoch seconds/milliseconds.
+    Years outside 1900..2100 (9999-12-31 "until further notice", 0001-01-01) give None: they
+    are placeholders, not dates, and pandas cannot hold them as nanosecond timestamps."""
+    moment = _parse_datetime(value, fmt)
+    return moment if moment is None or _YEAR_MIN <= moment.year <= _YEAR_MAX else None
+
+
+def _parse_datetime(value: Any, fmt: str | None) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         return None if _is_nat(value) else _to_china_naive(value)
     if isinstance(value, dt.date):

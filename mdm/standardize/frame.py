@@ -49,7 +49,12 @@ from mdm.standardize.codes import (
 )
 from mdm.standardize.dates import parse_birth_year, parse_date, parse_datetime, parse_year_only
 from mdm.standardize.emails import normalize_email
-from mdm.standardize.ids import NormalizedId, normalize_id
+from mdm.standardize.ids import (
+    NormalizedId,
+    expand_legacy_resident_id,
+    legacy_resident_id,
+    normalize_id,
+)
 from mdm.standardize.names import (
     NameKeys,
     clean_person_name,
@@ -399,6 +404,7 @@ def _standardize_id(std: _Standardizer) -> np.ndarray:
             distinct = _Distinct.of(raw[of_type], partial(_id_or_none, id_type), skip_blank=True)
             for name in NormalizedId._fields:
                 ids[name][of_type] = distinct.attribute_rows(attrgetter(name))
+        _check_legacy_ids(std, raw, ids)
         # The type stays as stated when the number is blank; CN_RID may have been inferred.
         std.fill("id_type", ids["id_type"])
     for column, attribute in _ID_COLUMNS.items():
@@ -422,6 +428,28 @@ def _resident_ids_fast(
     for name in ("number", "valid", "birth_date", "gender"):
         ids[name][done] = getattr(fast, name)[done]
     return ~done
+
+
+def _check_legacy_ids(std: _Standardizer, raw: pd.Series, ids: dict[str, np.ndarray]) -> None:
+    """A legacy 15-digit resident ID lacks the century of its birth date: the record's stated
+    birth date gives it (20 for someone born in 2001). When the stated date contradicts the ID's
+    day, the 18-digit form is only a guess and may be another person's number, so it is not
+    valid (the birth-date check then flags the record) and cannot veto a merge."""
+    candidates = np.equal(ids["id_type"], "CN_RID") & np.equal(ids["masked"], False)
+    stated = std.columns["birth_date"]
+    candidates &= pd.notna(stated)
+    if not candidates.any():
+        return
+    legacy = map_unique(raw[candidates], legacy_resident_id).to_numpy()
+    rows = np.flatnonzero(candidates)[pd.notna(legacy)]
+    for row, number15 in zip(rows, legacy[pd.notna(legacy)], strict=True):
+        born: dt.date = stated[row]
+        if born.strftime("%y%m%d") != number15[6:12]:
+            ids["valid"][row] = False
+        elif born.year // 100 != 19:
+            expanded = expand_legacy_resident_id(number15, born.year // 100)
+            for name in NormalizedId._fields:
+                ids[name][row] = getattr(expanded, name)
 
 
 def _id_or_none(id_type: str | None, value: Any) -> NormalizedId | None:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from stdnum.cn import ric
 
-from mdm.standardize.text import nfkc, to_text
+from mdm.standardize.text import ascii_digits, nfkc, to_text
 
 
 class NormalizedId(NamedTuple):
@@ -43,9 +43,9 @@ _IMPORT_DAY = dt.date.today()
 
 
 def normalize_resident_id(value: Any) -> NormalizedId:
-    """Normalize a CN resident ID: NFKC, separators dropped, ``x`` → ``X``, 15 → 18 digits;
-    valid when the check character matches and the birth date is a real date between
-    1900-01-01 and today."""
+    """Normalize a CN resident ID: NFKC, any Unicode digits as ASCII (٠-٩ too), separators
+    dropped, ``x`` → ``X``, 15 → 18 digits; valid when the check character matches and the
+    birth date is a real date between 1900-01-01 and today."""
     return _resident_id(_compact(value))
 
 
@@ -65,6 +65,18 @@ def normalize_id(id_type: str | None, value: Any) -> NormalizedId:
     pattern = _ID_PATTERNS.get(id_type or "")
     valid = None if pattern is None else pattern.fullmatch(number) is not None
     return NormalizedId(id_type, number, valid, False, None, None)
+
+
+def legacy_resident_id(value: Any) -> str | None:
+    """The 15 digits of a legacy resident ID (separators dropped), None for anything else."""
+    number = _compact(value)
+    return number if number is not None and len(number) == 15 and number.isdigit() else None
+
+
+def expand_legacy_resident_id(number15: str, century: int) -> NormalizedId:
+    """A legacy resident ID as the 18-digit number of a holder born in ``century`` (19: 1900s),
+    normalized like any other."""
+    return _resident_id(_upgrade_legacy(number15, century))
 
 
 def birth_date_from_digits(yyyymmdd: str) -> dt.date | None:
@@ -98,12 +110,13 @@ def _compact(value: Any) -> str | None:
     text = to_text(value)
     if text is None:
         return None
-    return _SEPARATORS.sub("", nfkc(text).upper()) or None
+    return _SEPARATORS.sub("", ascii_digits(nfkc(text)).upper()) or None
 
 
-def _upgrade_legacy(number15: str) -> str:
-    # Legacy cards were issued to people born in the 1900s: the century is always 19.
-    number17 = number15[:6] + "19" + number15[6:]
+def _upgrade_legacy(number15: str, century: int = 19) -> str:
+    # Legacy cards were issued to people born in the 1900s, so without other evidence the
+    # century is 19; standardize_frame corrects it from a stated birth date.
+    number17 = number15[:6] + str(century) + number15[6:]
     return number17 + ric.calc_check_digit(number17 + "0")
 
 

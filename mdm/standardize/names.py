@@ -15,9 +15,14 @@ Keys (see ``name_keys``):
   so ``Wang Xiao Ming``, ``Xiao Ming Wang`` and ``Xiao-Ming WANG`` all give ["wang", "xiaoming"].
   Other latin names keep their words. Hyphens and apostrophes join a word (``Xiao-Ming`` →
   "xiaoming") rather than split it. ü is written u everywhere (吕 → "lu", LYU → "lu").
+- Pinyin written as one word is split for the pinyin tokens (``name_key`` keeps the word): at
+  its capitals (``ChenChunzi``, ``OuyangXiu``), else after the longest surname reading that
+  leaves a one- or two-syllable given name (``zhangwei``, ``CHENCHUNZI`` → ["chen", "chunzi"]).
+  A syllable starting with a, e or o inside a word would need an apostrophe in pinyin (Xi'an),
+  so such splits are refused: ``Maria``, ``Diane`` and ``Johnson`` stay one token. Latin names
+  that are pinyin-shaped (``Linda`` → lin da) cannot be told apart and are split too.
 - ``name_pinyin_sorted`` sorts the tokens, so ZHANG WEI, Wei Zhang and 张伟 all give "wei zhang".
-  Names written as one word (``Zhangwei``) and non-pinyin spellings (Cantonese ``Chan``) do not
-  meet their Chinese form.
+  Non-pinyin spellings (Cantonese ``Chan``) do not meet their Chinese form.
 """
 
 from __future__ import annotations
@@ -238,11 +243,14 @@ def _latin_words_and_tokens(name: str) -> tuple[list[str], tuple[str, ...]]:
     family_first = "," in folded
     raw_words = [w for w in _LATIN_SEPARATORS.split(_LATIN_JOINERS.sub("", folded)) if w]
     words = [_UMLAUT_SPELLINGS.get(w.lower(), w.lower()) for w in raw_words]
-    if len(words) < 2 or not all(_is_pinyin(w) for w in words):
+    # name_key keeps the name as written; only the pinyin tokens see a one-word name split.
+    raw_parts = _split_one_word_pinyin(raw_words[0]) if len(raw_words) == 1 else raw_words
+    parts = [_UMLAUT_SPELLINGS.get(w.lower(), w.lower()) for w in raw_parts]
+    if len(parts) < 2 or not all(_is_pinyin(w) for w in parts):
         return words, tuple(words)
-    surname_at = 0 if family_first else _romanized_surname_index(raw_words, words)
-    surname = words[surname_at]
-    given = "".join(words[:surname_at] + words[surname_at + 1 :])
+    surname_at = 0 if family_first else _romanized_surname_index(raw_parts, parts)
+    surname = parts[surname_at]
+    given = "".join(parts[:surname_at] + parts[surname_at + 1 :])
     return words, (surname, given)
 
 
@@ -269,6 +277,40 @@ def _surname_ranks() -> dict[str, int]:
     for surname in list(COMMON_SURNAMES) + list(COMPOUND_SURNAMES):
         ranks.setdefault(surname_pinyin(surname), len(ranks))
     return ranks
+
+
+_CAMEL_PARTS = re.compile(r"[A-Z][a-z]+")
+
+
+@lru_cache(maxsize=1 << 14)
+def _split_one_word_pinyin(word: str) -> list[str]:
+    """A romanized Chinese name written as one word, as its surname and given name (module
+    notes); any other word as it is."""
+    parts = _CAMEL_PARTS.findall(word)
+    if len(parts) > 1 and "".join(parts) == word:
+        return parts if all(_pinyin_split(part.lower(), 1, 4) for part in parts) else [word]
+    lower = word.lower()
+    if word not in (lower, word.upper(), word.capitalize()):
+        return [word]
+    for surname in sorted(_surname_ranks(), key=len, reverse=True):
+        given = lower[len(surname) :]
+        if lower.startswith(surname) and given[:1] not in "aeo" and _pinyin_split(given, 1, 2):
+            return [word[: len(surname)], word[len(surname) :]]
+    return [word]
+
+
+@lru_cache(maxsize=1 << 14)
+def _pinyin_split(word: str, fewest: int, most: int) -> bool:
+    """True when the word is ``fewest``..``most`` pinyin syllables, none but the first starting
+    with a, e or o (inside a word such a syllable would need an apostrophe)."""
+    syllables = _pinyin_syllables()
+    counts: list[set[int]] = [{0}] + [set() for _ in word]
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - 6), end):
+            inside = start > 0 and word[start] in "aeo"
+            if counts[start] and not inside and word[start:end] in syllables:
+                counts[end].update(n + 1 for n in counts[start] if n < most)
+    return any(n >= fewest for n in counts[-1])
 
 
 @lru_cache(maxsize=1 << 14)

@@ -11,8 +11,13 @@ from typing import Any
 # so "北京市\n朝阳区" keeps its word boundary instead of gluing the parts together.
 _WHITESPACE = re.compile(r"\s+")
 # What is left of C0/C1 controls after whitespace handling, plus invisible format characters
-# (soft hyphen, zero-width space/joiners, bidi marks, BOM) that exports leak into names.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# (soft hyphen, zero-width space/joiners, BOM) that exports leak into names, and every bidi
+# control: marks (U+200E/F, U+061C), embeddings and overrides (U+202A-E), isolates (U+2066-9).
+_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+# Any Unicode decimal digit (Arabic-Indic ٠-٩, Devanagari, …) that NFKC leaves as it is.
+_NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
 
 # Placeholders that exports write for "no value". They mean absent, not unparseable.
 NULL_TOKENS: frozenset[str] = frozenset(
@@ -26,6 +31,13 @@ def nfkc(text: str) -> str:
     if text.isascii():
         return text
     return unicodedata.normalize("NFKC", text)
+
+
+def ascii_digits(text: str) -> str:
+    """Unicode decimal digits as ASCII 0-9 (٠١٢ → 012); other characters unchanged."""
+    if text.isascii():
+        return text
+    return _NON_ASCII_DIGIT.sub(lambda digit: str(unicodedata.decimal(digit.group())), text)
 
 
 def to_text(value: Any) -> str | None:
