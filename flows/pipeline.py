@@ -26,6 +26,8 @@ from flows.dedupe import dedupe_flow
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
 from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_deliveries
 from flows.local_data import unwalked
+from flows.retry import BACKOFF_SECONDS, is_transient_db_error, retry_on_transient_load
+from flows.secrets import warehouse_url
 from flows.validate import ValidationResult, check_tables, validate_flow
 from mdm.channels.config import ChannelsConfig, load_channels
 from mdm.errors import MdmError
@@ -108,7 +110,16 @@ class LoadFailed(MdmError):
     """The warehouse refused the run's write; the transaction was rolled back."""
 
 
-@task(cache_policy=NO_CACHE)
+class LoadInterrupted(LoadFailed):
+    """The database went away or refused the connection during the load: retried."""
+
+
+@task(
+    cache_policy=NO_CACHE,
+    retries=len(BACKOFF_SECONDS),
+    retry_delay_seconds=BACKOFF_SECONDS,
+    retry_condition_fn=retry_on_transient_load,
+)
 def load_task(engine_url: str, output: RunOutput) -> dict[str, Any]:
     """Write the whole run in one transaction: all of it lands, or none of it."""
     engine = create_warehouse_engine(engine_url)
@@ -119,7 +130,8 @@ def load_task(engine_url: str, output: RunOutput) -> dict[str, Any]:
         # The database's message carries the statement's parameters (whole customer rows);
         # Prefect would log it and pickle it into its result storage. Only the masked
         # description leaves this task (an exception's chained context is not pickled).
-        raise LoadFailed(f"the load failed, nothing was written: {describe_failure(exc)}") from None
+        failed = LoadInterrupted if is_transient_db_error(exc) else LoadFailed
+        raise failed(f"the load failed, nothing was written: {describe_failure(exc)}") from None
     finally:
         engine.dispose()
 
@@ -191,11 +203,12 @@ def _run(settings: RunSettings) -> RunSummary:
     as_of = settings.as_of or dt.date.today()
     match_settings = MatchSettings(upper=settings.match_upper, lower=settings.match_lower)
     docs_dir = (process.reports_dir / run_id).resolve() if settings.build_docs else None
+    url = warehouse_url(process)  # the environment or a Prefect Secret block, never a parameter
 
     batches = watch.run("ingest", lambda: ingest_flow(config))
     feeds = watch.run("transactions", lambda: _transaction_feeds(config))
     records = pd.concat([batch.records for batch in batches])
-    engine = create_warehouse_engine(process.warehouse_url)
+    engine = create_warehouse_engine(url)
     try:
         with held_run(
             engine,
@@ -256,7 +269,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 first_customer_number=before.state.next_customer_number,
             )
             check_tables({"customer_xref": output.xref, "customer_segment": output.segments})
-            changes = watch.run("load", lambda: load_task(process.warehouse_url, unwalked(output)))
+            changes = watch.run("load", lambda: load_task(url, unwalked(output)))
     finally:
         engine.dispose()
     return replace(summary, **changes, timings=watch.timings)
