@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from flows.artifacts import publish_run_artifacts, quarantine_reasons
 from flows.dedupe import dedupe_flow
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
 from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_deliveries
@@ -75,6 +76,8 @@ class RunSummary:
     customers_total: int = 0
     merges: int = 0
     blocking_counts: dict[str, int] = field(default_factory=dict)
+    # channel -> quarantine rule -> rows (flows/artifacts.py `quarantine_reasons`)
+    quarantine_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     # what the load changed (warehouse/runs.py `write_run`)
     customers_created: int = 0
     customers_updated: int = 0
@@ -140,9 +143,11 @@ def load_task(engine_url: str, output: RunOutput) -> dict[str, Any]:
 def pipeline_flow(settings: RunSettings) -> RunSummary:
     """Run the whole pipeline on the channels of settings.sources_dir."""
     try:
-        return _run(settings)
+        summary = _run(settings)
     except MdmError as exc:  # the user's input: fail the run with one clear line, no traceback
         return Failed(message=str(exc), data=exc)  # type: ignore[return-value]
+    publish_run_artifacts(summary)  # counts only: flows/artifacts.py
+    return summary
 
 
 def _transaction_feeds(config: ChannelsConfig) -> list[TransactionFeed]:
@@ -241,6 +246,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 run_id=run_id,
                 rows_read={batch.channel: batch.rows_read for batch in batches},
                 quarantined=dict(Counter(quarantined["source_system"])),
+                quarantine_reasons=quarantine_reasons(quarantined),
                 files={batch.channel: batch.file_hashes for batch in batches},
                 repeated_files=before.repeated_files,
                 transactions_read={f.channel: len(f.mapped) + len(f.rejects) for f in feeds},
