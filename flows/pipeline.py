@@ -27,6 +27,7 @@ from flows.dedupe import dedupe_flow
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
 from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_deliveries
 from flows.local_data import unwalked
+from flows.progress import report_stage
 from flows.retry import BACKOFF_SECONDS, is_transient_db_error, retry_on_transient_load
 from flows.secrets import warehouse_url
 from flows.validate import ValidationResult, check_tables, validate_flow
@@ -104,9 +105,11 @@ class _Stopwatch:
     def run(self, stage: str, step: Callable[[], T]) -> T:
         started = time.perf_counter()
         try:
-            return step()
+            result = step()
         finally:
             self.timings[stage] = round(time.perf_counter() - started, 3)
+        report_stage(stage, result, self.timings[stage])  # on a terminal only: flows/progress.py
+        return result
 
 
 class LoadFailed(MdmError):
