@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint typecheck bench check clean
+.PHONY: setup preflight demo test test-fast lint typecheck bench check clean
 
 setup: $(INSTALLED)
 
@@ -17,7 +17,12 @@ $(INSTALLED): pyproject.toml constraints.txt
 demo: setup
 	$(BIN)/mdm demo
 
-test: setup
+# First what the tests need beyond Python: Chromium and PostgreSQL (scripts/preflight.py brings
+# them, or stops with one line naming what is missing and how to install it).
+preflight:
+	$(PYTHON) scripts/preflight.py
+
+test: preflight setup
 	$(BIN)/python -m pytest -n 2 -q
 
 test-fast: setup

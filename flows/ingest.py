@@ -19,9 +19,10 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.retry import BACKOFF_SECONDS, retry_on_io_error
 from mdm.channels.config import ChannelConfig, ChannelsConfig
 from mdm.channels.readers import READ_PROBLEM, ROW_NUMBER, RawTable, empty_table, read_source
-from mdm.errors import MdmError, SourceError
+from mdm.errors import SourceError
 from mdm.schema import REJECT_COLUMNS, record_key_index
 from mdm.standardize.frame import standardize_frame
 
@@ -162,11 +163,6 @@ def split_rejects(mapped: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return keep, rejects
 
 
-def _retry_unless_user_error(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a passing fault (a database hiccup), never a broken file: that fails the same way."""
-    return not isinstance(state.result(raise_on_failure=False), MdmError)
-
-
 def file_sha256(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
@@ -202,9 +198,9 @@ def plan_deliveries(
 
 @task(
     cache_policy=NO_CACHE,
-    retries=1,
-    retry_delay_seconds=2,
-    retry_condition_fn=_retry_unless_user_error,
+    retries=len(BACKOFF_SECONDS),
+    retry_delay_seconds=BACKOFF_SECONDS,
+    retry_condition_fn=retry_on_io_error,
 )
 def ingest_channel(
     config: ChannelsConfig, channel: ChannelConfig, files: dict[Path, str] | None = None

@@ -22,10 +22,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from flows.artifacts import publish_run_artifacts, quarantine_reasons
 from flows.dedupe import dedupe_flow
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
 from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_deliveries
 from flows.local_data import unwalked
+from flows.progress import report_stage
+from flows.retry import BACKOFF_SECONDS, is_transient_db_error, retry_on_transient_load
+from flows.secrets import warehouse_url
 from flows.validate import ValidationResult, check_tables, validate_flow
 from mdm.channels.config import ChannelsConfig, load_channels
 from mdm.errors import MdmError
@@ -73,6 +77,8 @@ class RunSummary:
     customers_total: int = 0
     merges: int = 0
     blocking_counts: dict[str, int] = field(default_factory=dict)
+    # channel -> quarantine rule -> rows (flows/artifacts.py `quarantine_reasons`)
+    quarantine_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     # what the load changed (warehouse/runs.py `write_run`)
     customers_created: int = 0
     customers_updated: int = 0
@@ -99,16 +105,27 @@ class _Stopwatch:
     def run(self, stage: str, step: Callable[[], T]) -> T:
         started = time.perf_counter()
         try:
-            return step()
+            result = step()
         finally:
             self.timings[stage] = round(time.perf_counter() - started, 3)
+        report_stage(stage, result, self.timings[stage])  # on a terminal only: flows/progress.py
+        return result
 
 
 class LoadFailed(MdmError):
     """The warehouse refused the run's write; the transaction was rolled back."""
 
 
-@task(cache_policy=NO_CACHE)
+class LoadInterrupted(LoadFailed):
+    """The database went away or refused the connection during the load: retried."""
+
+
+@task(
+    cache_policy=NO_CACHE,
+    retries=len(BACKOFF_SECONDS),
+    retry_delay_seconds=BACKOFF_SECONDS,
+    retry_condition_fn=retry_on_transient_load,
+)
 def load_task(engine_url: str, output: RunOutput) -> dict[str, Any]:
     """Write the whole run in one transaction: all of it lands, or none of it."""
     engine = create_warehouse_engine(engine_url)
@@ -119,7 +136,8 @@ def load_task(engine_url: str, output: RunOutput) -> dict[str, Any]:
         # The database's message carries the statement's parameters (whole customer rows);
         # Prefect would log it and pickle it into its result storage. Only the masked
         # description leaves this task (an exception's chained context is not pickled).
-        raise LoadFailed(f"the load failed, nothing was written: {describe_failure(exc)}") from None
+        failed = LoadInterrupted if is_transient_db_error(exc) else LoadFailed
+        raise failed(f"the load failed, nothing was written: {describe_failure(exc)}") from None
     finally:
         engine.dispose()
 
@@ -128,9 +146,11 @@ def load_task(engine_url: str, output: RunOutput) -> dict[str, Any]:
 def pipeline_flow(settings: RunSettings) -> RunSummary:
     """Run the whole pipeline on the channels of settings.sources_dir."""
     try:
-        return _run(settings)
+        summary = _run(settings)
     except MdmError as exc:  # the user's input: fail the run with one clear line, no traceback
         return Failed(message=str(exc), data=exc)  # type: ignore[return-value]
+    publish_run_artifacts(summary)  # counts only: flows/artifacts.py
+    return summary
 
 
 def _transaction_feeds(config: ChannelsConfig) -> list[TransactionFeed]:
@@ -191,11 +211,12 @@ def _run(settings: RunSettings) -> RunSummary:
     as_of = settings.as_of or dt.date.today()
     match_settings = MatchSettings(upper=settings.match_upper, lower=settings.match_lower)
     docs_dir = (process.reports_dir / run_id).resolve() if settings.build_docs else None
+    url = warehouse_url(process)  # the environment or a Prefect Secret block, never a parameter
 
     batches = watch.run("ingest", lambda: ingest_flow(config))
     feeds = watch.run("transactions", lambda: _transaction_feeds(config))
     records = pd.concat([batch.records for batch in batches])
-    engine = create_warehouse_engine(process.warehouse_url)
+    engine = create_warehouse_engine(url)
     try:
         with held_run(
             engine,
@@ -228,6 +249,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 run_id=run_id,
                 rows_read={batch.channel: batch.rows_read for batch in batches},
                 quarantined=dict(Counter(quarantined["source_system"])),
+                quarantine_reasons=quarantine_reasons(quarantined),
                 files={batch.channel: batch.file_hashes for batch in batches},
                 repeated_files=before.repeated_files,
                 transactions_read={f.channel: len(f.mapped) + len(f.rejects) for f in feeds},
@@ -256,7 +278,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 first_customer_number=before.state.next_customer_number,
             )
             check_tables({"customer_xref": output.xref, "customer_segment": output.segments})
-            changes = watch.run("load", lambda: load_task(process.warehouse_url, unwalked(output)))
+            changes = watch.run("load", lambda: load_task(url, unwalked(output)))
     finally:
         engine.dispose()
     return replace(summary, **changes, timings=watch.timings)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from mdm.cli.common import WarehouseOption, guarded, migrated_url
+from mdm.cli.common import WarehouseOption, guarded, migrated_url, use_warehouse
 from mdm.errors import MdmError
 
 users_app = typer.Typer(no_args_is_help=True, help="Workbench users: viewer, steward, admin.")
@@ -53,8 +54,27 @@ def serve(
     secure_cookies: Annotated[
         bool, typer.Option(help="session cookie over HTTPS only (behind a TLS proxy)")
     ] = False,
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources", help="serve the pipeline on SOURCES on a schedule instead (flow.serve)"
+        ),
+    ] = None,
+    cron: Annotated[
+        str | None, typer.Option(help='with --sources: when to run, e.g. "0 2 * * *"')
+    ] = None,
+    interval: Annotated[
+        float | None, typer.Option(min=1, help="with --sources: run every N seconds")
+    ] = None,
+    name: Annotated[str, typer.Option(help="with --sources: the deployment's name")] = "mdm-serve",
 ) -> None:
-    """Start the steward workbench (sign in with a user from `mdm users add`)."""
+    """Start the steward workbench (sign in with a user from `mdm users add`); with --sources,
+    serve the pipeline flow on a schedule on this machine instead."""
+    if sources is not None:
+        guarded(lambda: serve_pipeline(sources, warehouse, cron=cron, interval=interval, name=name))
+        return
+    if cron is not None or interval is not None:
+        guarded(_needs_sources)
 
     def body() -> None:
         import uvicorn
@@ -68,6 +88,38 @@ def serve(
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
     guarded(body)
+
+
+def _needs_sources() -> None:
+    raise MdmError("--cron and --interval schedule the pipeline: give --sources DIR too")
+
+
+def serve_pipeline(
+    sources: Path,
+    warehouse: str | None,
+    *,
+    cron: str | None,
+    interval: float | None,
+    name: str,
+) -> None:
+    """flow.serve for a single box: this process polls Prefect and runs the pipeline on SOURCES
+    at each scheduled time, until Ctrl-C. The warehouse URL stays in this process's environment
+    (never a deployment parameter)."""
+    if (cron is None) == (interval is None):
+        raise MdmError('give one schedule: --cron "0 2 * * *" or --interval SECONDS')
+    use_warehouse(warehouse)  # into MDM_WAREHOUSE_URL, which the served runs inherit
+    from mdm.channels.config import load_channels
+
+    load_channels(sources)  # a configuration mistake answers now, not at 02:00
+    from flows.pipeline import RunSettings, pipeline_flow
+
+    settings = RunSettings(sources_dir=sources.resolve())
+    pipeline_flow.serve(
+        name=name,
+        cron=cron,
+        interval=interval,
+        parameters={"settings": settings.model_dump(mode="json")},
+    )
 
 
 def register(app: typer.Typer) -> None:
