@@ -71,7 +71,9 @@ def map_table(table: RawTable, channel: ChannelConfig, ingested_at: dt.datetime)
     # (2.4 GB for 300k rows), so it is hashed and decoded at once and never kept.
     payloads: list[str] = []
     hashes: list[str] = []
-    for values in raw[table.columns].itertuples(index=False, name=None):
+    # Rows from one object array: itertuples indexes every column (0.7 ms a column, minutes
+    # for a 200,000-column file).
+    for values in raw[table.columns].to_numpy(dtype=object).tolist():
         payload = orjson.dumps(dict(zip(table.columns, values, strict=True)), default=str)
         payloads.append(payload.decode())
         hashes.append(hashlib.sha256(payload).hexdigest())

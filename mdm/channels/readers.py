@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import functools
 import io
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -346,7 +348,7 @@ def _table(
 ) -> RawTable:
     """The rows as a frame; long_rows: the only positions that may hold an oversized value
     (None: any may)."""
-    duplicated = sorted({column for column in header if header.count(column) > 1})
+    duplicated = sorted(column for column, count in Counter(header).items() if count > 1)
     if duplicated:
         raise SourceError(f"{source}: header repeats column '{duplicated[0]}'")
     frame = pd.DataFrame(rows, columns=header, dtype=object)
@@ -360,20 +362,23 @@ def _cut_oversized_fields(suspects: pd.DataFrame, header: list[str], frame: pd.D
     """A value longer than any real field (a runaway quote, an attack) makes its row a broken
     row, and only its start is kept, so the quarantine never stores megabytes of it.
 
-    Only the suspect rows (those longer than the limit as a whole) are measured, in `frame`."""
-    for column in header:
-        try:
-            lengths = suspects[column].str.len()
-        except AttributeError:  # no text in this column (numbers and dates of a spreadsheet)
-            continue
-        for label in lengths.index[lengths > MAX_FIELD_CHARS]:
-            size = int(lengths[label])
-            frame.at[label, column] = (
-                f"{frame.at[label, column][:FIELD_PREVIEW_CHARS]}… [cut: {size:,} characters]"
-            )
-            problem = f"field '{column}' is {size:,} characters long (limit {MAX_FIELD_CHARS:,})"
-            earlier = frame.at[label, READ_PROBLEM]
-            frame.at[label, READ_PROBLEM] = f"{earlier}; {problem}" if earlier else problem
+    Only the suspect rows (those longer than the limit as a whole) are measured, in `frame`,
+    all cells at once: a per-column pass made a 200,000-column header take minutes."""
+    if suspects.empty:
+        return
+    lengths = _text_length(suspects[header].to_numpy(dtype=object)).astype(np.int64)
+    for row, position in zip(*np.nonzero(lengths > MAX_FIELD_CHARS), strict=True):
+        label, column, size = suspects.index[row], header[position], int(lengths[row, position])
+        frame.at[label, column] = (
+            f"{frame.at[label, column][:FIELD_PREVIEW_CHARS]}… [cut: {size:,} characters]"
+        )
+        problem = f"field '{column}' is {size:,} characters long (limit {MAX_FIELD_CHARS:,})"
+        earlier = frame.at[label, READ_PROBLEM]
+        frame.at[label, READ_PROBLEM] = f"{earlier}; {problem}" if earlier else problem
+
+
+# The length of a text cell, 0 for anything else (numbers and dates of a spreadsheet, None).
+_text_length = np.frompyfunc(lambda value: len(value) if isinstance(value, str) else 0, 1, 1)
 
 
 def _one_line(exc: BaseException) -> str:
