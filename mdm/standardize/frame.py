@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from mdm.schema import CANONICAL_FIELDS, DERIVED_FIELDS
 from mdm.standardize import vectorized
+from mdm.standardize.addresses import agree, divisions_many
 from mdm.standardize.amounts import parse_amount, parse_count, unit_factor
 from mdm.standardize.codes import (
     NO_LIST_FLAG_WORDS,
@@ -81,6 +82,7 @@ TEXT_FIELDS = (
     "branch_code",
     "preferred_contact",
 )
+DIVISION_FIELDS = ("province", "city", "district")
 DATE_FIELDS = ("birth_date", "risk_assessed_on")
 DATETIME_FIELDS = ("source_updated_at", "last_txn_at")
 AMOUNT_FIELDS = ("aum_cny", "txn_amount_12m_cny")
@@ -164,6 +166,7 @@ def standardize_frame(
         std.parse(field, clean_person_name)
     for field in TEXT_FIELDS:
         std.parse(field, clean_text)
+    _fill_divisions(std)
     for field, parser in CODE_PARSERS.items():
         absent = NO_LIST_FLAG_WORDS if field == "list_flag" else frozenset()
         std.parse(field, parser, absent_words=absent)
@@ -363,6 +366,33 @@ class _Standardizer:
         )
         passthrough = [c for c in self.mapped.columns if c not in OUTPUT_COLUMNS]
         return pd.concat([self.mapped[passthrough], standardized], axis=1)
+
+
+def _fill_divisions(std: _Standardizer) -> None:
+    """Missing province, city and district from a Chinese full address, where the divisions
+    the record does state agree with the address."""
+    address = std.columns["address"]
+    missing = [pd.isna(std.columns[field]) for field in DIVISION_FIELDS]
+    rows = np.flatnonzero(pd.notna(address) & np.logical_or.reduce(missing))
+    rows = rows[[has_chinese(text) for text in address[rows]]]
+    if not len(rows):
+        return
+    parsed = divisions_many(address[rows].tolist())
+    stated = [std.columns[field][rows] for field in DIVISION_FIELDS]
+    agreeing = np.fromiter(
+        (
+            all(agree(given, found) for given, found in zip(row_stated, divisions, strict=True))
+            for row_stated, divisions in zip(zip(*stated, strict=True), parsed, strict=True)
+        ),
+        dtype=bool,
+        count=len(rows),
+    )
+    where = np.zeros(std.size, dtype=bool)
+    where[rows[agreeing]] = True
+    for field, found in zip(DIVISION_FIELDS, zip(*parsed, strict=True), strict=True):
+        values = std.missing()
+        values[rows] = _object_array(list(found))
+        std.fill(field, values, where)
 
 
 def _standardize_birth_date(std: _Standardizer, fmt: str | None) -> None:
