@@ -8,14 +8,15 @@ in Changchun) is too ambiguous to fill anything from. Municipalities are their o
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
-import pandas as pd
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Division names hold no digits, so what follows the first one (street numbers, rooms) can be
 # cut off before parsing: addresses then repeat a lot more, and cpca runs once per prefix.
-_FIRST_DIGIT = re.compile(r"[0-9]")
+_FROM_FIRST_DIGIT = "[0-9].*$"
 _NOT_A_CITY = ("市辖区", "县")  # what cpca calls the city level of a municipality
 
 
@@ -28,22 +29,22 @@ class Divisions(NamedTuple):
 NO_DIVISIONS = Divisions(None, None, None)
 
 
-def divisions_many(addresses: list[str]) -> list[Divisions]:
-    """The divisions each cleaned address names (``NO_DIVISIONS`` where it names none)."""
-    prefixes = [_FIRST_DIGIT.split(address, maxsplit=1)[0] for address in addresses]
-    distinct = list(dict.fromkeys(prefixes))
-    if not distinct:
-        return []
-    import cpca  # loads its division table (~0.5 s) only when an address needs it
+def divisions_many(addresses: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Province, city and district (object arrays, None where unknown) that each cleaned
+    address of an Arrow string array names."""
+    prefixes = pc.dictionary_encode(pc.replace_substring_regex(addresses, _FROM_FIRST_DIGIT, ""))
+    distinct = prefixes.dictionary.to_pylist()
+    found = np.full((len(distinct) + 1, 3), None, dtype=object)  # last row: a null address
+    if distinct:
+        import cpca  # loads its division table (~0.5 s) only when an address needs it
 
-    parsed = cpca.transform(distinct).astype(object).where(lambda frame: frame.notna(), None)
-    found = {
-        prefix: _checked(prefix, province, city, district)
-        for prefix, province, city, district in zip(
-            distinct, parsed["省"], parsed["市"], parsed["区"], strict=True
-        )
-    }
-    return [found[prefix] for prefix in prefixes]
+        parsed = cpca.transform(distinct).astype(object).where(lambda frame: frame.notna(), None)
+        columns = zip(distinct, parsed["省"], parsed["市"], parsed["区"], strict=True)
+        for at, (prefix, province, city, district) in enumerate(columns):
+            found[at] = _checked(prefix, province, city, district)
+    codes = pc.fill_null(prefixes.indices, len(distinct)).to_numpy(zero_copy_only=False)
+    rows = found[codes]
+    return rows[:, 0], rows[:, 1], rows[:, 2]
 
 
 def _checked(text: str, province: str | None, city: str | None, district: str | None) -> Divisions:
@@ -54,10 +55,3 @@ def _checked(text: str, province: str | None, city: str | None, district: str | 
     if not any(name and name[:2] in text for name in (province, city)):
         return NO_DIVISIONS
     return Divisions(province, city, district)
-
-
-def agree(stated: object, parsed: str | None) -> bool:
-    """A stated division (南京 / 南京市) is the parsed one, or is missing."""
-    if stated is None or pd.isna(stated) or parsed is None:
-        return True
-    return str(stated)[:2] == parsed[:2]

@@ -34,10 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mdm.schema import CANONICAL_FIELDS, DERIVED_FIELDS
 from mdm.standardize import vectorized
-from mdm.standardize.addresses import agree, divisions_many
+from mdm.standardize.addresses import divisions_many
 from mdm.standardize.amounts import parse_amount, parse_count, unit_factor
 from mdm.standardize.codes import (
     NO_LIST_FLAG_WORDS,
@@ -370,28 +371,30 @@ class _Standardizer:
 
 def _fill_divisions(std: _Standardizer) -> None:
     """Missing province, city and district from a Chinese full address, where the divisions
-    the record does state agree with the address."""
+    the record does state agree with the address (the same two first characters)."""
     address = std.columns["address"]
-    missing = [pd.isna(std.columns[field]) for field in DIVISION_FIELDS]
-    rows = np.flatnonzero(pd.notna(address) & np.logical_or.reduce(missing))
-    rows = rows[[has_chinese(text) for text in address[rows]]]
+    stated = [std.columns[field] for field in DIVISION_FIELDS]
+    rows = np.flatnonzero(pd.notna(address) & np.logical_or.reduce([pd.isna(s) for s in stated]))
     if not len(rows):
         return
-    parsed = divisions_many(address[rows].tolist())
-    stated = [std.columns[field][rows] for field in DIVISION_FIELDS]
-    agreeing = np.fromiter(
-        (
-            all(agree(given, found) for given, found in zip(row_stated, divisions, strict=True))
-            for row_stated, divisions in zip(zip(*stated, strict=True), parsed, strict=True)
-        ),
-        dtype=bool,
-        count=len(rows),
-    )
+    texts = pa.array(address[rows].tolist(), pa.large_string())
+    chinese = np.asarray(pc.match_substring_regex(texts, "[\u4e00-\u9fff]"), dtype=bool)
+    rows = rows[chinese]
+    if not len(rows):
+        return
+    found = divisions_many(pc.filter(texts, pa.array(chinese)))
+    agreeing = np.ones(len(rows), dtype=bool)
+    # Most records state none of the three: only those that state some need comparing.
+    for at in np.flatnonzero(np.logical_or.reduce([pd.notna(s[rows]) for s in stated])):
+        pairs = [
+            (given[rows[at]], division[at]) for given, division in zip(stated, found, strict=True)
+        ]
+        agreeing[at] = all(g is None or d is None or g[:2] == d[:2] for g, d in pairs)
     where = np.zeros(std.size, dtype=bool)
     where[rows[agreeing]] = True
-    for field, found in zip(DIVISION_FIELDS, zip(*parsed, strict=True), strict=True):
+    for field, division in zip(DIVISION_FIELDS, found, strict=True):
         values = std.missing()
-        values[rows] = _object_array(list(found))
+        values[rows] = division
         std.fill(field, values, where)
 
 
