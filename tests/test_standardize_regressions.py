@@ -190,6 +190,7 @@ def test_issue16_point5_full_addresses_give_province_city_and_district() -> None
         {"address": "江苏省南京市玄武区中山路18号"},
         {"address": "南京玄武区中山路18号3栋201室"},  # short names, no province
         {"address": "北京市朝阳区建国路88号"},  # a municipality is its own city
+        {"address": "上海市"},
         {"address": "广东深圳南山区科技园"},
         {"address": "新疆维吾尔自治区乌鲁木齐市天山区解放路1号"},
         {"address": "江苏省南京市玄武区中山路18号", "city": "南京"},  # agrees: the rest filled
@@ -198,6 +199,7 @@ def test_issue16_point5_full_addresses_give_province_city_and_district() -> None
         ("江苏省", "南京市", "玄武区"),
         ("江苏省", "南京市", "玄武区"),
         ("北京市", "北京市", "朝阳区"),
+        ("上海市", "上海市", None),
         ("广东省", "深圳市", "南山区"),
         ("新疆维吾尔自治区", "乌鲁木齐市", "天山区"),
         ("江苏省", "南京", "玄武区"),

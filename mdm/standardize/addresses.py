@@ -48,8 +48,8 @@ def divisions_many(addresses: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _checked(text: str, province: str | None, city: str | None, district: str | None) -> Divisions:
-    if city in _NOT_A_CITY:
-        city = province
+    if city in _NOT_A_CITY or (city is None and province is not None and province[-1] == "市"):
+        city = province  # only the four municipalities are province-level 市
     elif city is not None and "直辖" in city:  # 省直辖县级行政区划: a county-level city
         city = None
     if not any(name and name[:2] in text for name in (province, city)):
