@@ -178,3 +178,59 @@ def test_issue16_point5_legacy_id_contradicted_by_the_birth_date_is_not_valid(
 def test_issue16_point5_an_18_digit_id_is_not_second_guessed() -> None:
     row = _id_row(RID, "1950-01-01")
     assert (row["id_number"], row["id_valid"]) == (RID, True)
+
+
+def _divisions(rows: list[dict[str, object]]) -> list[tuple[object, object, object]]:
+    out = standardize_frame(pd.DataFrame(rows))
+    return list(out[["province", "city", "district"]].itertuples(index=False, name=None))
+
+
+def test_issue16_point5_full_addresses_give_province_city_and_district() -> None:
+    rows: list[dict[str, object]] = [
+        {"address": "江苏省南京市玄武区中山路18号"},
+        {"address": "南京玄武区中山路18号3栋201室"},  # short names, no province
+        {"address": "北京市朝阳区建国路88号"},  # a municipality is its own city
+        {"address": "上海市"},
+        {"address": "广东深圳南山区科技园"},
+        {"address": "新疆维吾尔自治区乌鲁木齐市天山区解放路1号"},
+        {"address": "江苏省南京市玄武区中山路18号", "city": "南京"},  # agrees: the rest filled
+    ]
+    assert _divisions(rows) == [
+        ("江苏省", "南京市", "玄武区"),
+        ("江苏省", "南京市", "玄武区"),
+        ("北京市", "北京市", "朝阳区"),
+        ("上海市", "上海市", None),
+        ("广东省", "深圳市", "南山区"),
+        ("新疆维吾尔自治区", "乌鲁木齐市", "天山区"),
+        ("江苏省", "南京", "玄武区"),
+    ]
+
+
+def test_issue16_point5_addresses_fill_nothing_they_do_not_say() -> None:
+    rows: list[dict[str, object]] = [
+        {"address": "朝阳区建国路88号"},  # Beijing or Changchun: too ambiguous
+        {"address": "江苏省南京市玄武区中山路18号", "city": "上海市"},  # contradicts the city
+        {"address": "江苏省南京市玄武区中山路18号", "province": "江苏省", "district": "鼓楼区"},
+        {"address": "221B Baker Street, London"},
+        {"address": None, "city": "杭州市"},
+    ]
+    assert _divisions(rows) == [
+        (None, None, None),
+        (None, "上海市", None),
+        ("江苏省", None, "鼓楼区"),  # the stated district contradicts the address: no fill
+        (None, None, None),
+        (None, "杭州市", None),
+    ]
+
+
+def test_issue16_point5_address_parsing_runs_once_per_division_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cpca
+
+    seen: list[list[str]] = []
+    transform = cpca.transform
+    monkeypatch.setattr(cpca, "transform", lambda texts: seen.append(texts) or transform(texts))
+    addresses = [f"江苏省南京市玄武区中山路{n}号{n % 7}栋" for n in range(1, 500)]
+    assert len(set(_divisions([{"address": a} for a in addresses]))) == 1
+    assert seen == [["江苏省南京市玄武区中山路"]]

@@ -34,9 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mdm.schema import CANONICAL_FIELDS, DERIVED_FIELDS
 from mdm.standardize import vectorized
+from mdm.standardize.addresses import divisions_many
 from mdm.standardize.amounts import parse_amount, parse_count, unit_factor
 from mdm.standardize.codes import (
     NO_LIST_FLAG_WORDS,
@@ -81,6 +83,7 @@ TEXT_FIELDS = (
     "branch_code",
     "preferred_contact",
 )
+DIVISION_FIELDS = ("province", "city", "district")
 DATE_FIELDS = ("birth_date", "risk_assessed_on")
 DATETIME_FIELDS = ("source_updated_at", "last_txn_at")
 AMOUNT_FIELDS = ("aum_cny", "txn_amount_12m_cny")
@@ -164,6 +167,7 @@ def standardize_frame(
         std.parse(field, clean_person_name)
     for field in TEXT_FIELDS:
         std.parse(field, clean_text)
+    _fill_divisions(std)
     for field, parser in CODE_PARSERS.items():
         absent = NO_LIST_FLAG_WORDS if field == "list_flag" else frozenset()
         std.parse(field, parser, absent_words=absent)
@@ -363,6 +367,35 @@ class _Standardizer:
         )
         passthrough = [c for c in self.mapped.columns if c not in OUTPUT_COLUMNS]
         return pd.concat([self.mapped[passthrough], standardized], axis=1)
+
+
+def _fill_divisions(std: _Standardizer) -> None:
+    """Missing province, city and district from a Chinese full address, where the divisions
+    the record does state agree with the address (the same two first characters)."""
+    address = std.columns["address"]
+    stated = [std.columns[field] for field in DIVISION_FIELDS]
+    rows = np.flatnonzero(pd.notna(address) & np.logical_or.reduce([pd.isna(s) for s in stated]))
+    if not len(rows):
+        return
+    texts = pa.array(address[rows].tolist(), pa.large_string())
+    chinese = np.asarray(pc.match_substring_regex(texts, "[\u4e00-\u9fff]"), dtype=bool)
+    rows = rows[chinese]
+    if not len(rows):
+        return
+    found = divisions_many(pc.filter(texts, pa.array(chinese)))
+    agreeing = np.ones(len(rows), dtype=bool)
+    # Most records state none of the three: only those that state some need comparing.
+    for at in np.flatnonzero(np.logical_or.reduce([pd.notna(s[rows]) for s in stated])):
+        pairs = [
+            (given[rows[at]], division[at]) for given, division in zip(stated, found, strict=True)
+        ]
+        agreeing[at] = all(g is None or d is None or g[:2] == d[:2] for g, d in pairs)
+    where = np.zeros(std.size, dtype=bool)
+    where[rows[agreeing]] = True
+    for field, division in zip(DIVISION_FIELDS, found, strict=True):
+        values = std.missing()
+        values[rows] = division
+        std.fill(field, values, where)
 
 
 def _standardize_birth_date(std: _Standardizer, fmt: str | None) -> None:
