@@ -78,7 +78,8 @@ LEVEL_MODES: dict[str, np.ndarray] = {
 NAME_SIMILAR = 2 / 3  # a 3-character name with one character wrong still qualifies
 PINYIN_SIMILAR = 0.9
 ADDRESS_SIMILAR = 85.0
-LATIN_SIMILAR = 0.92  # Jaro-Winkler of a given or family name: Jon/John, Schmidt/Schmitt
+LATIN_SIMILAR = 0.92  # Jaro-Winkler of a given or family name: Jon/John, Schmidt/Schmitt;
+# one edit also counts from four letters (Jirdan/Jordan scores 0.89)
 
 
 def level(comparison: str, name: str) -> int:
@@ -123,7 +124,12 @@ def _surnames_agree(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndar
 
 
 def _part_agrees(
-    f: Features, left_part: str, right_part: str, left: np.ndarray, right: np.ndarray
+    f: Features,
+    left_part: str,
+    right_part: str,
+    left: np.ndarray,
+    right: np.ndarray,
+    family_agrees: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(exact, similar) of one name part of the left records against one of the right: similar
     is Jaro-Winkler >= LATIN_SIMILAR, the same sound, or (two given names) a nickname."""
@@ -133,9 +139,13 @@ def _part_agrees(
     sound_b = getattr(f, f"{right_part}_sound").take(right)
     exact = (a == b) & (a != "")
     similar = exact | (_scores(distance.JaroWinkler.normalized_similarity, a, b) >= LATIN_SIMILAR)
+    similar |= (_scores(distance.OSA.distance, a, b) <= 1) & (np.char.str_len(a.astype(str)) >= 4)
     similar |= (sound_a == sound_b) & (sound_a != "")
     if left_part == right_part == "given":
-        similar |= np.fromiter(map(latin.nickname_of, a, b), bool, len(a))
+        # Python per pair, so only where the family names agree and nothing else did.
+        wanted = ~similar if family_agrees is None else ~similar & family_agrees
+        idx = np.flatnonzero(wanted)
+        similar[idx] = np.fromiter(map(latin.nickname_of, a[idx], b[idx]), bool, len(idx))
     return exact, similar
 
 
@@ -150,14 +160,15 @@ def compare_latin(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarra
     out = np.full(len(left), level("name", "latin_different"), dtype=np.int8)
     if len(left) == 0:
         return out
-    straight_given = _part_agrees(f, "given", "given", left, right)
     straight_family = _part_agrees(f, "family", "family", left, right)
+    family_ok = straight_family[1]
+    straight_given = _part_agrees(f, "given", "given", left, right, family_ok)
     cross_gf = _part_agrees(f, "given", "family", left, right)
     cross_fg = _part_agrees(f, "family", "given", left, right)
-    initial = _initial(f.given.take(left), f.given.take(right))
-    family_ok = straight_family[1]
     out[family_ok] = level("name", "latin_family_only")
-    out[family_ok & initial] = level("name", "latin_initial")
+    idx = np.flatnonzero(family_ok)
+    initial = _initial(f.given.take(left[idx]), f.given.take(right[idx]))
+    out[idx[initial]] = level("name", "latin_initial")
     similar = (family_ok & straight_given[1]) | (cross_gf[1] & cross_fg[1])
     out[similar] = level("name", "latin_similar")
     exact = (straight_family[0] & straight_given[0]) | (cross_gf[0] & cross_fg[0])
