@@ -68,6 +68,8 @@ def _pinyin(f: Features) -> np.ndarray:
     return np.where(f.partial, -1, f.pinyin.codes)
 
 
+_DATE_CITY = ("birth_date", "address")
+
 DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("id", _valid_id, ("id",), identifier=True),
     BlockingRule("id17", lambda f: f.id17.codes, ("id",), identifier=True),
@@ -94,6 +96,23 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
         "surname_birth_date",
         lambda f: combine(f.surname.codes, _birth_date(f)),
         ("name", "birth_date", "address"),
+    ),
+    # Rules that leave the name free, so that every population (no identifier, no phone)
+    # has pairs that teach the name comparison, and rules for latin names whose spelling,
+    # nickname or order differs.
+    BlockingRule("birth_date_city", lambda f: combine(_birth_date(f), f.city.codes), _DATE_CITY),
+    BlockingRule("address", lambda f: f.address.codes, ("address",)),
+    BlockingRule(
+        "family_sound_city",
+        lambda f: combine(f.family_sound.codes, f.city.codes),
+        ("name", "address"),
+    ),
+    # Twins share a family name, birth date and address but not a given name: these pairs
+    # teach the address comparison.
+    BlockingRule(
+        "latin_name_birth_date",
+        lambda f: combine(f.given_sound.codes, f.family_sound.codes, _birth_date(f)),
+        ("name", "birth_date"),
     ),
 )
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import distance, fuzz, process
 
+from mdm.matching import latin
 from mdm.matching.features import NO_DATE, Codes, Features
 
 NULL = -1
@@ -35,6 +36,15 @@ COMPARISON_MODES: dict[str, dict[str, tuple[str, ...]]] = {
             "romanized_exact",
         ),
         "partial": ("surname_different", "surname_only"),  # a 王先生-style side
+        # Latin names with a given and a family part on both sides, compared apart and crossed
+        # (a swapped order counts as the straight one).
+        "latin": (
+            "latin_different",
+            "latin_family_only",  # family names agree, given names do not
+            "latin_initial",  # family agrees, one given name is the other's initial
+            "latin_similar",  # both parts agree by Jaro-Winkler, sound or nickname
+            "latin_exact",
+        ),
     },
     "id": {
         "unmasked": (
@@ -68,6 +78,8 @@ LEVEL_MODES: dict[str, np.ndarray] = {
 NAME_SIMILAR = 2 / 3  # a 3-character name with one character wrong still qualifies
 PINYIN_SIMILAR = 0.9
 ADDRESS_SIMILAR = 85.0
+LATIN_SIMILAR = 0.92  # Jaro-Winkler of a given or family name: Jon/John, Schmidt/Schmitt;
+# one edit also counts from four letters (Jirdan/Jordan scores 0.89)
 
 
 def level(comparison: str, name: str) -> int:
@@ -111,6 +123,59 @@ def _surnames_agree(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndar
     return agree
 
 
+def _part_agrees(
+    f: Features,
+    left_part: str,
+    right_part: str,
+    left: np.ndarray,
+    right: np.ndarray,
+    family_agrees: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(exact, similar) of one name part of the left records against one of the right: similar
+    is Jaro-Winkler >= LATIN_SIMILAR, the same sound, or (two given names) a nickname."""
+    a = getattr(f, left_part).take(left)
+    b = getattr(f, right_part).take(right)
+    sound_a = getattr(f, f"{left_part}_sound").take(left)
+    sound_b = getattr(f, f"{right_part}_sound").take(right)
+    exact = (a == b) & (a != "")
+    similar = exact | (_scores(distance.JaroWinkler.normalized_similarity, a, b) >= LATIN_SIMILAR)
+    similar |= (_scores(distance.OSA.distance, a, b) <= 1) & (np.char.str_len(a.astype(str)) >= 4)
+    similar |= (sound_a == sound_b) & (sound_a != "")
+    if left_part == right_part == "given":
+        # Python per pair, so only where the family names agree and nothing else did.
+        wanted = ~similar if family_agrees is None else ~similar & family_agrees
+        idx = np.flatnonzero(wanted)
+        similar[idx] = np.fromiter(map(latin.nickname_of, a[idx], b[idx]), bool, len(idx))
+    return exact, similar
+
+
+def _initial(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One side is a single letter that starts the other."""
+    short = np.frompyfunc(lambda x, y: len(x) == 1 and y.startswith(x), 2, 1)
+    return (short(a, b) | short(b, a)).astype(bool)
+
+
+def compare_latin(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Latin-mode levels for pairs that both have given and family parts."""
+    out = np.full(len(left), level("name", "latin_different"), dtype=np.int8)
+    if len(left) == 0:
+        return out
+    straight_family = _part_agrees(f, "family", "family", left, right)
+    family_ok = straight_family[1]
+    straight_given = _part_agrees(f, "given", "given", left, right, family_ok)
+    cross_gf = _part_agrees(f, "given", "family", left, right)
+    cross_fg = _part_agrees(f, "family", "given", left, right)
+    out[family_ok] = level("name", "latin_family_only")
+    idx = np.flatnonzero(family_ok)
+    initial = _initial(f.given.take(left[idx]), f.given.take(right[idx]))
+    out[idx[initial]] = level("name", "latin_initial")
+    similar = (family_ok & straight_given[1]) | (cross_gf[1] & cross_fg[1])
+    out[similar] = level("name", "latin_similar")
+    exact = (straight_family[0] & straight_given[0]) | (cross_gf[0] & cross_fg[0])
+    out[exact] = level("name", "latin_exact")
+    return out
+
+
 def compare_name(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     both, exact = _equal(f.name, left, right)
     _, pinyin_exact = _equal(f.pinyin, left, right)
@@ -142,6 +207,10 @@ def compare_name(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray
     out[either_partial] = level("name", "surname_different")
     idx = np.flatnonzero(either_partial)
     out[idx[_surnames_agree(f, left[idx], right[idx])]] = level("name", "surname_only")
+
+    parts = (f.given.codes >= 0) & (f.family.codes >= 0)
+    idx = np.flatnonzero(whole & parts[left] & parts[right] & ~f.hanzi[left] & ~f.hanzi[right])
+    out[idx] = compare_latin(f, left[idx], right[idx])
     return out
 
 

@@ -106,6 +106,16 @@ def _cluster(
     )
 
 
+def _with_households(
+    cannot: tuple[np.ndarray, np.ndarray], levels: pd.DataFrame, left: np.ndarray, right: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cannot-link pairs plus those one family name with two unrelated given names marks as
+    two people: spouses, parents and children share an address and a phone, which no score
+    may outweigh (SPEC §4). Cannot-links also stop a chain through an initial (A. Walker)."""
+    household = levels["name"].to_numpy() == level("name", "latin_family_only")
+    return np.r_[cannot[0], left[household]], np.r_[cannot[1], right[household]]
+
+
 def match_records(
     records: pd.DataFrame,
     *,
@@ -139,6 +149,7 @@ def match_records(
     parameters = fit(features, levels, tf, rule_mask, blocking.rules, training)
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
+    cannot = _with_households(cannot, levels, left, right)
 
     position = _cluster(features, left, right, probability, settings, must, cannot)
     keys = features.keys
@@ -299,6 +310,7 @@ def match_delta(
     hub = members.groupby(kept[members.to_numpy()]).transform("first")
     star = (hub.to_numpy(dtype=np.int64), members.to_numpy(dtype=np.int64))
     star_and_must = (np.r_[must[0], star[0]], np.r_[must[1], star[1]])
+    cannot = _with_households(cannot, levels, left, right)
     position = _cluster(features, left, right, probability, settings, star_and_must, cannot)
     keys_of = features.keys
     return MatchResult(

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mdm.matching import latin
+
 NO_DATE = np.iinfo(np.int32).min
 HANZI = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _RESIDENT_ID = r"^\d{17}[\dX]$"
@@ -68,6 +70,10 @@ class Features:
     email: Codes
     address: Codes  # whitespace removed
     city: Codes  # without the 市 suffix that some channels drop
+    given: Codes  # latin names only: lowercase given name (latin.py), "c" for an initial
+    family: Codes  # latin names only: lowercase family name
+    given_sound: Codes  # NYSIIS code of the given name
+    family_sound: Codes  # Metaphone code of the family name
 
     @property
     def size(self) -> int:
@@ -175,6 +181,29 @@ def birth_fields(records: pd.DataFrame) -> BirthFields:
     )
 
 
+def _latin_parts(records: pd.DataFrame, hanzi: np.ndarray) -> tuple[Codes, Codes]:
+    """Given and family name of latin-script records: the mapped given_name/family_name columns
+    where a channel has them, else the full name split by nameparser. String work runs once per
+    distinct value."""
+    full_codes, full_text = _distinct_text(column(records, "full_name"))
+    split = [latin.split_name(v) for v in full_text.to_numpy(dtype=object)]
+    everyone = np.arange(len(records))
+    out = []
+    for k, field in enumerate(("given_name", "family_name")):
+        mapped = _text_codes(
+            column(records, field),
+            lambda t: pd.Series([latin.clean_part(v) for v in t], dtype=object),
+        )
+        derived = _derive(full_codes, pd.Series([part[k] for part in split], dtype=object))
+        value = np.where(mapped.codes >= 0, mapped.take(everyone), derived.take(everyone))
+        out.append(_text_codes(pd.Series(np.where(hanzi, "", value), dtype=object)))
+    return out[0], out[1]
+
+
+def _sound(codes: Codes, encode: Callable[[str], str]) -> Codes:
+    return _derive(codes.codes, pd.Series([encode(v) or None for v in codes.values], dtype=object))
+
+
 def prepare(records: pd.DataFrame) -> Features:
     """Matching keys of standardized records (columns as in mdm.schema; any may be missing)."""
     keys = records.index.to_numpy(dtype=object)
@@ -208,6 +237,8 @@ def prepare(records: pd.DataFrame) -> Features:
         [genders.str.upper().eq(g).to_numpy(bool, na_value=False) for g in ("M", "F")], [0, 1], -1
     )
     mobile = _text_codes(column(records, "mobile"))
+    hanzi = _broadcast(name.codes, is_hanzi.to_numpy(bool, na_value=False), False)
+    given, family = _latin_parts(records, hanzi)
 
     return Features(
         keys=keys,
@@ -218,7 +249,7 @@ def prepare(records: pd.DataFrame) -> Features:
         surname=surname,
         last_token=last_token,
         partial=flag(column(records, "name_is_partial")),
-        hanzi=_broadcast(name.codes, is_hanzi.to_numpy(bool, na_value=False), False),
+        hanzi=hanzi,
         id_number=_without(any_id, masked),
         id_masked=masked,
         id_valid=valid,
@@ -238,4 +269,8 @@ def prepare(records: pd.DataFrame) -> Features:
             column(records, "address"), lambda t: t.str.replace(r"\s+", "", regex=True)
         ),
         city=_text_codes(column(records, "city"), lambda t: t.str.removesuffix("市")),
+        given=given,
+        family=family,
+        given_sound=_sound(given, latin.given_sound),
+        family_sound=_sound(family, latin.family_sound),
     )

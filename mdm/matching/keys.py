@@ -23,11 +23,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mdm.matching import latin
 from mdm.matching.features import (
+    HANZI,
     NO_DATE,
     _broadcast,
     _factorize,
+    _latin_parts,
     _sorted_characters,
+    _sound,
     _text_codes,
     birth_fields,
     column,
@@ -35,7 +39,7 @@ from mdm.matching.features import (
 )
 
 # Bump when a key's definition changes: stored keys of another scheme are recomputed on read.
-KEY_SCHEME = 1
+KEY_SCHEME = 2
 # ID forms that cover the ID rules loosely (no name or validity check): their blocks are kept
 # whole, however large, as the rules' own keys may split them.
 LOOSE_KEYS = ("id_number", "id17", "id_stub")
@@ -47,6 +51,10 @@ RULE_KEYS = (
     "name_birth_year",
     "name_city",
     "surname_birth_date",
+    "birth_date_city",
+    "address",
+    "family_sound_city",
+    "latin_name_birth_date",
 )
 # Features fields whose values' shares among all records are term frequencies (model.py).
 VALUE_FIELDS = ("name", "pinyin", "birth_date", "city")
@@ -118,6 +126,16 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
     birth_days = _ints(birth.days, birth.days != NO_DATE)
     id17, stub = _id_parts(id_values)
     mobile_digits = _spread(mobiles, _sorted_characters(mobile_values).to_numpy())
+    address = _text_codes(
+        column(records, "address"), lambda t: t.str.replace(r"\s+", "", regex=True)
+    )
+    hanzi = pd.Series(name.values, dtype="string").str.contains(HANZI, regex=True)
+    given, family = _latin_parts(
+        records, _broadcast(name.codes, hanzi.to_numpy(bool, na_value=False), False)
+    )
+    given_sound, family_sound = _sound(given, latin.given_sound), _sound(family, latin.family_sound)
+    family_hash = _spread(family_sound.codes, family_sound.values)
+    given_hash = _spread(given_sound.codes, given_sound.values)
     keys = {
         "id_number": _spread(ids, id_values),
         "id17": _spread(ids, id17),
@@ -128,6 +146,10 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
         "name_birth_year": _joint(pinyin_hash, birth_year),
         "name_city": _joint(name_hash, city_hash),
         "surname_birth_date": _joint(surname, birth_days),
+        "birth_date_city": _joint(birth_days, city_hash),
+        "address": _spread(address.codes, address.values),
+        "family_sound_city": _joint(family_hash, city_hash),
+        "latin_name_birth_date": _joint(given_hash, family_hash, birth_days),
         "value_name": name_hash,
         "value_pinyin": pinyin_hash,
         "value_birth_date": _spread(birth.date.codes, birth.date.values),

@@ -26,6 +26,7 @@ TERM_FREQUENCY = {
     ("name", "exact"): "name",
     ("name", "pinyin_exact"): "pinyin",
     ("name", "romanized_exact"): "pinyin",
+    ("name", "latin_exact"): "name",
     ("birth_date", "exact"): "birth_date",  # a placeholder date shared by many says little
     ("address", "city_agrees"): "city",  # sharing 太原 says more than sharing 上海
 }

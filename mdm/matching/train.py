@@ -7,14 +7,19 @@
   resident ids are never counted as one person.
 - λ, the chance that two random records match, over all n(n-1)/2 pairs.
 
+A degenerate fit (λ at its floor, every weight about 0, a comparison that no pair could teach)
+is reported in ``parameters["model_check"]`` and on stderr, and falls back to DEFAULT MODEL
+below rather than merging nothing.
+
 Priors, all weak and stated where used: a ½ pseudo-count per level for u (Jeffreys), an m prior
 centred on u, and m ∝ 4^level within each mode for a comparison no identifier pair can teach.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,8 +31,24 @@ from mdm.matching.features import Features
 from mdm.matching.model import TermFrequencies, level_weights, log2_ratio
 
 PSEUDO_COUNT = 0.5
-NEVER_MATCHES = {("id", "conflict")}  # two different valid resident ids
+NEVER_MATCHES = {
+    ("id", "conflict"),  # two different valid resident ids
+    # One family name, two given names that neither sound alike nor are nicknames: spouses,
+    # parents and children, who share an address and a phone so often that EM would otherwise
+    # take a household for one person (SPEC §4).
+    ("name", "latin_family_only"),
+}
 TF_RESOLUTION = 0.05  # bits: pairs whose term-frequency adjustments differ less train as one
+LAMBDA_FLOOR = 1e-12
+FLAT_WEIGHT = 0.5  # bits: a model whose every level weighs less than this has learnt nothing
+
+# DEFAULT MODEL, used where the data teach nothing: m ∝ 4^level within each mode (the most
+# similar level of a mode about three quarters of one person's pairs, each step down a quarter
+# of the one above), u from random pairs as always, and λ = 1/n (each record expects one other
+# record of its person). Two records that agree exactly on name and birth date then merge, a
+# name alone does not.
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -281,7 +302,7 @@ def _prior_fixed_point(pairs: TrainingPairs, log_bf: np.ndarray, all_pairs: floa
 
 
 def _next_lambda(matched: np.ndarray, all_pairs: float) -> float:
-    return float(np.clip(matched.sum() / all_pairs, 1e-12, 0.5))
+    return float(np.clip(matched.sum() / all_pairs, LAMBDA_FLOOR, 0.5))
 
 
 @dataclass(frozen=True)
@@ -338,6 +359,43 @@ def expectation_maximisation(
     return Fitted(m, u, lam, iterations, converged)
 
 
+def _untaught(pairs: TrainingPairs, levels: pd.DataFrame) -> list[str]:
+    """Comparisons that candidate pairs can compare (some non-null level) but none may teach."""
+    out = []
+    for k, name in enumerate(COMPARISONS):
+        compared = bool((levels[name].to_numpy() >= 0).any())
+        taught = pairs.counts[pairs.teaches[:, k] & (pairs.levels[:, k] >= 0)].sum()
+        if compared and taught == 0:
+            out.append(name)
+    return out
+
+
+def model_check(fitted: Fitted, pairs: TrainingPairs, levels: pd.DataFrame) -> dict[str, Any]:
+    """``{"degenerate": bool, "reasons": [...]}``: what makes the fitted model unusable."""
+    reasons = []
+    if fitted.lam <= LAMBDA_FLOOR * 10:
+        reasons.append(f"lambda at its floor ({fitted.lam:.1e}): EM found no matches")
+    weights = level_weights(fitted.m, fitted.u)
+    if max(float(np.abs(w).max()) for w in weights.values()) < FLAT_WEIGHT:
+        reasons.append(f"every level weight within {FLAT_WEIGHT} bit of 0")
+    reasons += [f"{name}: no teaching pairs" for name in _untaught(pairs, levels)]
+    return {"degenerate": bool(reasons), "reasons": reasons}
+
+
+def fallback(fitted: Fitted, pairs: TrainingPairs, levels: pd.DataFrame, n: int) -> Fitted:
+    """The DEFAULT MODEL where the fit taught nothing: every comparison when λ collapsed or all
+    weights are flat, else only the comparisons no pair could teach."""
+    flat = (
+        fitted.lam <= LAMBDA_FLOOR * 10
+        or max(float(np.abs(w).max()) for w in level_weights(fitted.m, fitted.u).values())
+        < FLAT_WEIGHT
+    )
+    names = list(COMPARISONS) if flat else _untaught(pairs, levels)
+    m = {**fitted.m, **{name: _initial_m(name) for name in names}}
+    lam = 1.0 / max(n, 2) if flat else fitted.lam
+    return replace(fitted, m=m, lam=lam)
+
+
 def fit(
     features: Features,
     levels: pd.DataFrame,
@@ -361,9 +419,14 @@ def fit(
         features.size,
         settings,
     )
+    check = model_check(fitted, pairs, levels)
+    if check["degenerate"]:
+        logger.warning("matching model degenerate: %s", "; ".join(check["reasons"]))
+        fitted = fallback(fitted, pairs, levels, features.size)
     weights = level_weights(fitted.m, fitted.u)
     return {
         "lambda": fitted.lam,
+        "model_check": check,
         "comparisons": {
             name: {
                 "levels": list(labels),

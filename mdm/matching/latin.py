@@ -1,0 +1,67 @@
+"""Latin-script names: given and family parts, their sounds and English nicknames.
+
+The parts come from nameparser (``Smith, John``, ``Dr. John A. Smith``); sounds from jellyfish
+(NYSIIS for given names, Metaphone for family names: Metaphone folds more spellings of a
+surname together, NYSIIS keeps short given names apart); nicknames from the ``nicknames``
+package (Bill ~ William, Peggy ~ Margaret).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+import jellyfish
+from nameparser import HumanName
+from nicknames import NickNamer
+
+_NOT_LETTER = re.compile(r"[^a-z ]+")
+
+
+def clean_part(value: Any) -> str | None:
+    """A name part as compared: lowercase ASCII letters, accents and hyphens dropped."""
+    if not isinstance(value, str):
+        return None
+    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    text = " ".join(_NOT_LETTER.sub("", ascii_text.lower().replace("-", "")).split())
+    return text or None
+
+
+def split_name(full_name: Any) -> tuple[str | None, str | None]:
+    """(given, family) of a full latin name; (None, None) for one word or non-latin script."""
+    if not isinstance(full_name, str) or not all(
+        unicodedata.name(ch, "").startswith("LATIN") for ch in full_name if ch.isalpha()
+    ):
+        return None, None
+    name = HumanName(full_name)
+    given, family = clean_part(name.first), clean_part(name.last)
+    if given is None or family is None:
+        return None, None
+    return given, family
+
+
+def given_sound(value: str) -> str:
+    return str(jellyfish.nysiis(value)) if len(value) > 1 else ""
+
+
+def family_sound(value: str) -> str:
+    return str(jellyfish.metaphone(value)) if len(value) > 1 else ""
+
+
+@lru_cache(maxsize=1)
+def _namer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=100_000)
+def _forms(given: str) -> frozenset[str]:
+    """The name itself, its nicknames and the names it is a nickname of."""
+    namer = _namer()
+    return frozenset({given} | namer.nicknames_of(given) | namer.canonicals_of(given))
+
+
+def nickname_of(a: str, b: str) -> bool:
+    """One given name is a nickname of the other (or both of a third: Bill, Will ~ William)."""
+    return bool(_forms(a) & _forms(b)) if a and b else False

@@ -1,0 +1,87 @@
+"""Latin-script names, households and a degenerate model (issue 16)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mdm.matching import match_records
+from mdm.matching.compare import COMPARISONS, compare
+from mdm.matching.features import prepare
+
+
+def _records(rows: list[dict[str, str]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, index=[f"crm:{i}" for i in range(len(rows))])
+    frame["name_key"] = frame["full_name"].str.lower()
+    return frame
+
+
+def test_latin_names_are_compared_apart_crossed_by_sound_nickname_and_initial() -> None:
+    records = _records(
+        [
+            {"full_name": "William Smith"},
+            {"full_name": "Bill Smith"},  # nickname
+            {"full_name": "SMITH, William"},  # family first
+            {"full_name": "W. Smith"},  # initial
+            {"full_name": "Wiliam Smyth"},  # typo and sound
+            {"full_name": "John Smith"},  # another person of the family
+            {"full_name": "Jordan Mueller"},
+            {"full_name": "Jirdan Muller"},  # one edit in the given name
+        ]
+    )
+    f = prepare(records)
+    levels = compare(f, np.array([0, 0, 0, 0, 0, 0, 6]), np.array([1, 2, 3, 4, 5, 6, 7]))
+    names = [COMPARISONS["name"][code] for code in levels["name"]]
+    assert names == [
+        "latin_similar",
+        "latin_exact",
+        "latin_initial",
+        "latin_similar",
+        "latin_family_only",
+        "latin_different",
+        "latin_similar",
+    ]
+
+
+def test_given_and_family_columns_are_used_when_a_channel_maps_them() -> None:
+    records = _records([{"full_name": "Anna Berg"}, {"full_name": "Berg Anna"}])
+    records["given_name"] = [None, "Anna"]
+    records["family_name"] = [None, "Berg"]
+    f = prepare(records)
+    assert f.given.take(np.arange(2)).tolist() == ["anna", "anna"]
+    assert f.family.take(np.arange(2)).tolist() == ["berg", "berg"]
+
+
+def test_household_members_sharing_surname_address_and_phone_stay_apart() -> None:
+    home = {"address": "Studio 3 Hooper Manor", "city": "Dannyhaven", "mobile": "+447454137569"}
+    records = _records(
+        [
+            {"full_name": "Denise Walker", "birth_date": "1954-05-24", **home},
+            {"full_name": "Denise Walker", "birth_date": "1954-05-24", **home},
+            {"full_name": "Amelia Walker", "birth_date": "1983-01-19", **home},
+            {"full_name": "Amelia Walker", "birth_date": "1983-01-19", **home},
+            {"full_name": "A. Walker", **home},  # could chain the two
+        ]
+    )
+    clusters = match_records(records).clusters
+    assert clusters.iloc[0] != clusters.iloc[2]
+
+
+def test_a_degenerate_model_is_reported_and_falls_back(caplog: pytest.LogCaptureFixture) -> None:
+    """Strangers only: no pair is a match, EM's λ sinks to its floor."""
+    records = _records(
+        [
+            {"full_name": name, "city": "Kleve", "birth_date": f"19{50 + i}-01-0{1 + i % 9}"}
+            for i, name in enumerate(["Anna Berg", "Otto Lang", "Eva Roth", "Paul Kern"])
+        ]
+    )
+    with caplog.at_level(logging.WARNING, logger="mdm.matching.train"):
+        result = match_records(records)
+    check = result.parameters["model_check"]
+    assert check["degenerate"] is True
+    assert any("lambda at its floor" in reason for reason in check["reasons"])
+    assert "matching model degenerate: lambda at its floor" in caplog.text
+    assert result.parameters["lambda"] == pytest.approx(1 / 4)  # the default model's 1/n
