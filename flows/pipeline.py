@@ -30,6 +30,7 @@ from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_del
 from flows.local_data import unwalked
 from flows.progress import report_stage
 from flows.retry import BACKOFF_SECONDS, is_transient_db_error, retry_on_transient_load
+from flows.run_report import write_run_report
 from flows.secrets import warehouse_url
 from flows.validate import ValidationResult, check_tables, validate_flow
 from mdm.channels.config import ChannelsConfig, load_channels
@@ -154,6 +155,8 @@ def pipeline_flow(settings: RunSettings) -> RunSummary:
     except MdmError as exc:  # the user's input: fail the run with one clear line, no traceback
         return Failed(message=str(exc), data=exc)  # type: ignore[return-value]
     publish_run_artifacts(summary)  # counts only: flows/artifacts.py
+    if settings.build_docs:  # charts beside the Data Docs: flows/run_report.py
+        write_run_report(summary, ProcessSettings().reports_dir.resolve())
     return summary
 
 
