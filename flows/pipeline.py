@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from flows.artifacts import publish_run_artifacts, quarantine_reasons
+from flows.artifacts import publish_run_outputs, quarantine_reasons
 from flows.dedupe import dedupe_flow
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
 from flows.gates import check_quality_gates
@@ -30,7 +30,6 @@ from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_del
 from flows.local_data import unwalked
 from flows.progress import report_stage
 from flows.retry import BACKOFF_SECONDS, is_transient_db_error, retry_on_transient_load
-from flows.run_report import write_run_report
 from flows.secrets import warehouse_url
 from flows.validate import ValidationResult, check_tables, validate_flow
 from mdm.channels.config import ChannelsConfig, load_channels
@@ -154,9 +153,10 @@ def pipeline_flow(settings: RunSettings) -> RunSummary:
         summary = _run(settings)
     except MdmError as exc:  # the user's input: fail the run with one clear line, no traceback
         return Failed(message=str(exc), data=exc)  # type: ignore[return-value]
-    publish_run_artifacts(summary)  # counts only: flows/artifacts.py
-    if settings.build_docs:  # charts beside the Data Docs: flows/run_report.py
-        write_run_report(summary, ProcessSettings().reports_dir.resolve())
+    # Prefect artifacts and the HTML run report (beside the Data Docs), counts only
+    publish_run_outputs(
+        summary, ProcessSettings().reports_dir.resolve() if settings.build_docs else None
+    )
     return summary
 
 
