@@ -6,6 +6,7 @@ Keys are fixed, so the Prefect UI lists each artifact's versions run after run.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -93,3 +94,18 @@ def publish_run_artifacts(summary: RunSummary) -> None:
     )
     for key, rows in artifact_tables(summary).items():
         create_table_artifact(rows, key=key, description=key.removeprefix("mdm-"))
+
+
+def publish_run_outputs(summary: RunSummary, reports_dir: Path | None) -> None:
+    """After a run has loaded: its artifacts, and its HTML report when reports_dir is given.
+    The data is in the warehouse by now, so neither failing fails the run: a warning says so."""
+    from prefect.logging import get_run_logger
+
+    from flows.run_report import write_run_report
+
+    try:
+        publish_run_artifacts(summary)
+        if reports_dir is not None:
+            write_run_report(summary, reports_dir)
+    except Exception as exc:
+        get_run_logger().warning("run report or artifacts not written: %s", type(exc).__name__)

@@ -22,9 +22,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from flows.artifacts import publish_run_artifacts, quarantine_reasons
+from flows.artifacts import publish_run_outputs, quarantine_reasons
 from flows.dedupe import dedupe_flow
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
+from flows.gates import check_quality_gates
 from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_deliveries
 from flows.local_data import unwalked
 from flows.progress import report_stage
@@ -60,6 +61,9 @@ class RunSettings(BaseModel):
     as_of: dt.date | None = None  # the run date segment rules measure from; default today
     # one run per warehouse: how long to wait for a run that holds it before giving up
     wait_seconds: float = Field(default=300.0, ge=0)
+    # quality gates (flows/gates.py): crossing one fails the run before its load
+    max_quarantine_rate: float = Field(default=0.5, ge=0, le=1)
+    fail_on_degenerate_model: bool = False
 
 
 @dataclass
@@ -149,7 +153,10 @@ def pipeline_flow(settings: RunSettings) -> RunSummary:
         summary = _run(settings)
     except MdmError as exc:  # the user's input: fail the run with one clear line, no traceback
         return Failed(message=str(exc), data=exc)  # type: ignore[return-value]
-    publish_run_artifacts(summary)  # counts only: flows/artifacts.py
+    # Prefect artifacts and the HTML run report (beside the Data Docs), counts only
+    publish_run_outputs(
+        summary, ProcessSettings().reports_dir.resolve() if settings.build_docs else None
+    )
     return summary
 
 
@@ -276,6 +283,13 @@ def _run(settings: RunSettings) -> RunSummary:
                 match_keys=deduped.match_keys,
                 refreshed_keys=deduped.refreshed_keys,
                 first_customer_number=before.state.next_customer_number,
+            )
+            check_quality_gates(
+                rows_read=summary.rows_read,
+                quarantined=summary.quarantined,
+                match_parameters=deduped.parameters,
+                max_quarantine_rate=settings.max_quarantine_rate,
+                fail_on_degenerate_model=settings.fail_on_degenerate_model,
             )
             check_tables({"customer_xref": output.xref, "customer_segment": output.segments})
             changes = watch.run("load", lambda: load_task(url, unwalked(output)))

@@ -124,3 +124,12 @@ def test_the_warehouse_url_comes_from_a_secret_block(
     assert warehouse_url(ProcessSettings()) == url
     monkeypatch.setenv("MDM_WAREHOUSE_URL", "sqlite:///env.db")  # the environment wins
     assert warehouse_url(ProcessSettings()) == "sqlite:///env.db"
+
+
+def test_the_failure_automation_is_one_prefect_accepts() -> None:
+    from prefect.events.schemas.automations import AutomationCore
+
+    document = yaml.safe_load((ROOT / "automations.yaml").read_text(encoding="utf-8"))
+    [automation] = [AutomationCore.model_validate(a) for a in document["automations"]]
+    assert automation.trigger.expect == {"prefect.flow-run.Failed", "prefect.flow-run.Crashed"}
+    assert pipeline_flow.name in str(automation.trigger.match_related)

@@ -88,11 +88,24 @@ def run(
         float,
         typer.Option(min=0, help="seconds to wait for another run that holds the warehouse"),
     ] = 300,
+    max_quarantine_rate: Annotated[
+        float,
+        typer.Option(min=0, max=1, help="fail, loading nothing, above this share quarantined"),
+    ] = 0.5,
+    fail_on_degenerate_model: Annotated[
+        bool, typer.Option(help="fail, loading nothing, when the match model is degenerate")
+    ] = False,
 ) -> None:
     """Run the whole pipeline on the channels of SOURCES/channels.yaml."""
     run_date = as_of.date() if as_of else None
+    gates = {
+        "max_quarantine_rate": max_quarantine_rate,
+        "fail_on_degenerate_model": fail_on_degenerate_model,
+    }
     with stopped_by_sigterm():
-        guarded(lambda: _run(sources, warehouse, docs, segments, run_date, wait_seconds=wait))
+        guarded(
+            lambda: _run(sources, warehouse, docs, segments, run_date, wait_seconds=wait, **gates)
+        )
 
 
 def _run(
@@ -103,6 +116,7 @@ def _run(
     as_of: dt.date | None = None,
     *,
     wait_seconds: float = 300,
+    **gates: Any,
 ) -> Any:
     url = use_warehouse(warehouse)
     from mdm.channels.config import load_channels
@@ -119,6 +133,7 @@ def _run(
         segments_file=segments,
         as_of=as_of,
         wait_seconds=wait_seconds,
+        **gates,
     )
     summary = run_pipeline(settings)
     typer.echo(format_summary(summary, warehouse_url=url))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -47,6 +48,9 @@ def format_summary(summary: RunSummary, *, warehouse_url: str) -> str:
     lines.append(f"time: {stages}")
     if summary.report_path:
         lines.append(f"validation report: {summary.report_path}")
+        run_page = Path(summary.report_path).with_name("run.html")  # flows/run_report.py
+        if run_page.is_file():
+            lines.append(f"run report: {run_page}")
     return "\n".join(lines)
 
 
