@@ -476,3 +476,25 @@ def test_row7_whole_phone_or_id_search_finds_exactly_and_is_audited(
         ("search", {"field": "id_number"}),
         ("search", {"field": "mobile"}),
     ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/?q=" + "7" * 60_000,  # a search of 60,000 characters (the test client stops at 64 KiB)
+        "/?q=" + "x" * 300,
+        "/?page=99999999999999999999",
+        "/?page=0",
+        "/tasks/99999999999999999999",
+        "/customers/" + "C" * 5_000,
+    ],
+)
+def test_row15_out_of_bounds_parameters_are_a_400_not_a_500(warehouse_url: str, path: str) -> None:
+    seed(warehouse_url)
+    app = create_app(warehouse_url, idle_minutes=30)
+    with TestClient(app, follow_redirects=False) as test_client:
+        sign_in(test_client, "viewer")
+        response = test_client.get(path)
+    app.state.engine.dispose()
+    assert response.status_code in (400, 404), response.status_code
+    assert "7777777777" not in response.text  # the refused value is not echoed

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 
 from mdm.stewardship.queue import ReviewError
 from warehouse.db import create_warehouse_engine
 from web import routes_auth, routes_customers, routes_queue, routes_tasks, routes_users
 from web.deps import NotSignedIn, current_user, render
+
+MAX_QUERY_LENGTH = 2_000  # characters of a URL's path or query string
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",  # pages hold customer data: no browser or proxy keeps a copy
@@ -56,5 +60,33 @@ def create_app(
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return render(request, "error.html", None, exc.status_code, message=str(exc.detail))
+
+    # A parameter out of bounds (a 100,000-character search, page 10^20, an id no column can
+    # hold) is the request's fault: 400 naming the parameter, never its value, never a 500.
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> Response:
+        names = sorted({str(error["loc"][-1]) for error in exc.errors() if error.get("loc")})
+        message = f"bad request: {', '.join(names) or 'a parameter'} is out of range or too long"
+        return render(request, "error.html", None, 400, message=message)
+
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> Response:
+        return render(request, "error.html", None, 400, message="bad request: a number is too big")
+
+    @app.exception_handler(sa.exc.DataError)
+    async def data_error(request: Request, exc: sa.exc.DataError) -> Response:
+        return render(
+            request, "error.html", None, 400, message="bad request: a value is out of range"
+        )
+
+    @app.middleware("http")
+    async def bounded_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if len(request.url.query) > MAX_QUERY_LENGTH or len(request.url.path) > MAX_QUERY_LENGTH:
+            return render(
+                request, "error.html", None, 400, message="bad request: the address is too long"
+            )
+        return await call_next(request)
 
     return app

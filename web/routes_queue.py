@@ -61,9 +61,9 @@ def queue(
     task_type: Annotated[str | None, Query(alias="type")] = None,
     status: str = "open",
     channel: str | None = None,
-    q: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
     sort: str = "age",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     _audit_identifier_search(session, q or "", by=user.username)
     where = TaskFilter(
