@@ -370,29 +370,29 @@ def _untaught(pairs: TrainingPairs, levels: pd.DataFrame) -> list[str]:
     return out
 
 
-def model_check(fitted: Fitted, pairs: TrainingPairs, levels: pd.DataFrame) -> dict[str, Any]:
-    """``{"degenerate": bool, "reasons": [...]}``: what makes the fitted model unusable."""
+def _collapse(fitted: Fitted) -> list[str]:
+    """Why the fit as a whole taught nothing: λ at its floor, or every weight about 0."""
     reasons = []
     if fitted.lam <= LAMBDA_FLOOR * 10:
         reasons.append(f"lambda at its floor ({fitted.lam:.1e}): EM found no matches")
     weights = level_weights(fitted.m, fitted.u)
     if max(float(np.abs(w).max()) for w in weights.values()) < FLAT_WEIGHT:
         reasons.append(f"every level weight within {FLAT_WEIGHT} bit of 0")
-    reasons += [f"{name}: no teaching pairs" for name in _untaught(pairs, levels)]
+    return reasons
+
+
+def model_check(collapse: list[str], untaught: list[str]) -> dict[str, Any]:
+    """``{"degenerate": bool, "reasons": [...]}``: what makes the fitted model unusable."""
+    reasons = collapse + [f"{name}: no teaching pairs" for name in untaught]
     return {"degenerate": bool(reasons), "reasons": reasons}
 
 
-def fallback(fitted: Fitted, pairs: TrainingPairs, levels: pd.DataFrame, n: int) -> Fitted:
-    """The DEFAULT MODEL where the fit taught nothing: every comparison when λ collapsed or all
-    weights are flat, else only the comparisons no pair could teach."""
-    flat = (
-        fitted.lam <= LAMBDA_FLOOR * 10
-        or max(float(np.abs(w).max()) for w in level_weights(fitted.m, fitted.u).values())
-        < FLAT_WEIGHT
-    )
-    names = list(COMPARISONS) if flat else _untaught(pairs, levels)
+def fallback(fitted: Fitted, *, collapsed: bool, untaught: list[str], n: int) -> Fitted:
+    """The DEFAULT MODEL where the fit taught nothing: every comparison when it collapsed (λ at
+    its floor or all weights flat), else only the comparisons no pair could teach."""
+    names = list(COMPARISONS) if collapsed else untaught
     m = {**fitted.m, **{name: _initial_m(name) for name in names}}
-    lam = 1.0 / max(n, 2) if flat else fitted.lam
+    lam = 1.0 / max(n, 2) if collapsed else fitted.lam
     return replace(fitted, m=m, lam=lam)
 
 
@@ -419,10 +419,11 @@ def fit(
         features.size,
         settings,
     )
-    check = model_check(fitted, pairs, levels)
+    collapse, untaught = _collapse(fitted), _untaught(pairs, levels)
+    check = model_check(collapse, untaught)
     if check["degenerate"]:
         logger.warning("matching model degenerate: %s", "; ".join(check["reasons"]))
-        fitted = fallback(fitted, pairs, levels, features.size)
+        fitted = fallback(fitted, collapsed=bool(collapse), untaught=untaught, n=features.size)
     weights = level_weights(fitted.m, fitted.u)
     return {
         "lambda": fitted.lam,
