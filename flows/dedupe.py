@@ -22,6 +22,7 @@ from mdm.customer_ids import assign_customer_ids
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
 from mdm.matching.golden import golden_records, record_scores
 from mdm.matching.keys import record_keys
+from mdm.matching.profile import match_profile
 from mdm.matching.survive import find_conflicts
 from mdm.stewardship.run_tasks import (
     carried_fields,
@@ -52,6 +53,8 @@ class DedupeResult:
     # KEY_COLUMNS of the run's records, and of stored records whose keys must be rewritten
     match_keys: pd.DataFrame | None = None
     refreshed_keys: pd.DataFrame | None = None
+    # counts only, for the run report: weights against the thresholds, merges per rule, sizes
+    match_profile: dict[str, Any] = field(default_factory=dict)
 
 
 @task(cache_policy=NO_CACHE)
@@ -239,4 +242,7 @@ def dedupe_flow(
     deduped = merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))
     deduped.match_keys = run_keys
     deduped.refreshed_keys = keys_to_refresh(run_keys, state)
+    deduped.match_profile = match_profile(
+        result.pairs, result.clusters, upper=settings.upper, lower=settings.lower
+    )
     return deduped

@@ -38,10 +38,11 @@ from mdm.masking import install_masked_logging
 from mdm.matching import MatchSettings
 from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
+from mdm.segments.rules import segment_sizes
 from mdm.settings import ProcessSettings
 from warehouse.db import create_warehouse_engine
 from warehouse.run_output import RunOutput
-from warehouse.runs import describe_failure, held_run, write_run
+from warehouse.runs import describe_failure, held_run, record_timings, write_run
 from warehouse.state import WarehouseState, delivered_files, read_current_segments, read_state
 
 T = TypeVar("T")
@@ -81,6 +82,10 @@ class RunSummary:
     customers_total: int = 0
     merges: int = 0
     blocking_counts: dict[str, int] = field(default_factory=dict)
+    # weights against the thresholds, merges per rule, cluster sizes (mdm/matching/profile.py)
+    match_profile: dict[str, Any] = field(default_factory=dict)
+    # segment type -> value -> customers holding it after the run
+    segment_sizes: dict[str, dict[str, int]] = field(default_factory=dict)
     # channel -> quarantine rule -> rows (flows/artifacts.py `quarantine_reasons`)
     quarantine_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     # what the load changed (warehouse/runs.py `write_run`)
@@ -89,6 +94,7 @@ class RunSummary:
     customers_retired: int = 0
     tasks_opened: int = 0
     tasks_by_type: dict[str, int] = field(default_factory=dict)
+    tasks_open: int = 0  # the stewards' backlog once the run has landed
     segment_changes: int = 0
     alerts_raised: int = 0
     timings: dict[str, float] = field(default_factory=dict)
@@ -264,6 +270,8 @@ def _run(settings: RunSettings) -> RunSummary:
                 customers_total=len(deduped.customers),
                 merges=deduped.merges,
                 blocking_counts=deduped.blocking_counts,
+                match_profile=deduped.match_profile,
+                segment_sizes=segment_sizes(enriched.segments),
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
             )
             output = RunOutput(
@@ -283,6 +291,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 match_keys=deduped.match_keys,
                 refreshed_keys=deduped.refreshed_keys,
                 first_customer_number=before.state.next_customer_number,
+                timings=dict(watch.timings),
             )
             check_quality_gates(
                 rows_read=summary.rows_read,
@@ -293,6 +302,7 @@ def _run(settings: RunSettings) -> RunSummary:
             )
             check_tables({"customer_xref": output.xref, "customer_segment": output.segments})
             changes = watch.run("load", lambda: load_task(url, unwalked(output)))
+            record_timings(engine, run_id, watch.timings)
     finally:
         engine.dispose()
     return replace(summary, **changes, timings=watch.timings)

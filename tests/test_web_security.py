@@ -155,7 +155,7 @@ def decisions(url: str) -> list[tuple[str, str]]:
     return [tuple(row) for row in rows]
 
 
-PAGES = ["/", "/tasks/1", "/customers/C000000001", "/users"]
+PAGES = ["/", "/tasks/1", "/customers/C000000001", "/users", "/runs", "/runs/seed"]
 FORMS = [
     "/tasks/1/decide",
     "/tasks/1/reveal",

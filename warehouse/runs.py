@@ -24,7 +24,7 @@ from warehouse.load.records import write_source_records, write_xref
 from warehouse.load.segments import write_alerts, write_segments
 from warehouse.load.tasks import open_tasks
 from warehouse.lock import warehouse_lock
-from warehouse.models import PipelineRun
+from warehouse.models import PipelineRun, StewardTask
 from warehouse.run_output import RunOutput
 from warehouse.state import next_customer_number
 from warehouse.values import json_safe
@@ -129,6 +129,17 @@ def start_run(session: Session, *, run_id: str, sources_dir: str) -> None:
     )
 
 
+def record_timings(engine: Engine, run_id: str, timings: dict[str, float]) -> None:
+    """Every stage's time, the load's included, once the load has committed (the load cannot
+    write its own time in the transaction it is timing)."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            sa.update(PipelineRun)
+            .where(PipelineRun.run_id == run_id)
+            .values(timings=json_safe(timings))
+        )
+
+
 def fail_run(session: Session, *, run_id: str, error: str) -> None:
     session.execute(
         sa.update(PipelineRun)
@@ -141,7 +152,8 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     """Write a run's whole result; the caller commits once, so a failure leaves nothing half done.
 
     Returns what changed: customers created, updated, retired; segment changes, alerts raised,
-    tasks opened (in all and by type), under the names RunSummary gives them.
+    tasks opened (in all and by type) and the open backlog after them, under the names
+    RunSummary gives them.
     """
     now = dt.datetime.now(dt.UTC)
     _check_customer_numbering(session, output.first_customer_number)
@@ -153,6 +165,9 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     opened = open_tasks(session, output, now)
     changes["tasks_opened"] = sum(opened.values())
     changes["tasks_by_type"] = dict(sorted(opened.items()))
+    changes["tasks_open"] = session.scalar(
+        sa.select(sa.func.count()).select_from(StewardTask).where(StewardTask.status == "open")
+    )
     write_quarantine(session, output, now)
     session.execute(
         sa.update(PipelineRun)
