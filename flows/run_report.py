@@ -31,6 +31,7 @@ table { border-collapse: collapse; margin-bottom: 2rem; }
 th, td { padding: .25rem .75rem; border-bottom: 1px solid #ddd; text-align: left; }
 td { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 0 0 2rem 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 1rem; }
 """
 
 
@@ -156,9 +157,16 @@ def segment_sizes_chart(counts: Mapping[str, Any]) -> Any:
     return _bars(rows, title="Customers per segment", x="customers", y="segment", color="type")
 
 
+def customer_rows(counts: Mapping[str, Any]) -> tuple[int, int]:
+    """Rows read from the customer channels and how many of them were quarantined (transaction
+    feeds' rejects are shown by reason, but they are not customer rows)."""
+    read = counts.get("rows_read", {})
+    held = counts.get("quarantined", {})
+    return sum(read.values()), sum(held.get(channel, 0) for channel in read)
+
+
 def _facts(counts: Mapping[str, Any], timings: Mapping[str, float]) -> list[tuple[str, str]]:
-    read = sum(counts.get("rows_read", {}).values())
-    held = sum(counts.get("quarantined", {}).get(c, 0) for c in counts.get("rows_read", {}))
+    read, held = customer_rows(counts)
     return [
         ("rows read", f"{read:,}"),
         ("quarantined", f"{held:,} ({held / read:.1%})" if read else "0"),
@@ -201,7 +209,8 @@ def run_figures(counts: Mapping[str, Any], timings: Mapping[str, float]) -> str:
 
 def run_body(run_id: str, counts: Mapping[str, Any], timings: Mapping[str, float]) -> str:
     """The page's content (facts and charts) without its frame, for the workbench to embed."""
-    return f"{_table(_facts(counts, timings))}\n{run_figures(counts, timings)}"
+    figures = run_figures(counts, timings)
+    return f'{_table(_facts(counts, timings))}\n<div class="charts">\n{figures}\n</div>'
 
 
 def render_run_page(run_id: str, counts: Mapping[str, Any], timings: Mapping[str, float]) -> str:
@@ -240,12 +249,11 @@ def trend_rows(runs: Sequence[StoredRun]) -> list[dict[str, Any]]:
         if run.status != "success":
             continue
         counts = run.counts
-        read = sum(counts.get("rows_read", {}).values())
-        held = sum(counts.get("quarantined", {}).values())
+        read, held = customer_rows(counts)
         merges, customers = counts.get("merges", 0), counts.get("customers_total", 0)
         rows.append(
             {
-                "run": run.started_at.strftime("%Y-%m-%d %H:%M"),
+                "run": run.started_at.strftime("%Y-%m-%d %H:%M:%S"),  # one point per run
                 "quarantine rate": held / read if read else 0.0,
                 "duplicate rate": merges / (merges + customers) if merges + customers else 0.0,
                 "open steward tasks": counts.get("tasks_open", 0),
@@ -268,7 +276,7 @@ def trend_charts(runs: Sequence[StoredRun]) -> str:
             alt.Chart(frame, title=measure.capitalize())
             .mark_line(point=True)
             .encode(
-                x=alt.X("run:O", sort=order, title=None),
+                x=alt.X("run:O", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
                 y=alt.Y(f"{measure}:Q", axis=alt.Axis(format=fmt), title=None),
                 tooltip=["run", alt.Tooltip(f"{measure}:Q", format=fmt)],
             )
@@ -289,7 +297,7 @@ def trend_charts(runs: Sequence[StoredRun]) -> str:
             alt.Chart(long, title="Stage times (s)")
             .mark_bar()
             .encode(
-                x=alt.X("run:O", sort=order, title=None),
+                x=alt.X("run:O", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
                 y=alt.Y("sum(seconds):Q", title=None),
                 color=alt.Color("stage:N"),
                 tooltip=["run", "stage", "seconds"],

@@ -90,7 +90,7 @@ def test_trends_follow_successful_runs_oldest_first() -> None:
             stored("x", 3, "failed", 0, 0),
         ]
     )
-    assert [row["run"] for row in rows] == ["2026-12-01 02:00", "2026-12-02 02:00"]
+    assert [row["run"] for row in rows] == ["2026-12-01 02:00:00", "2026-12-02 02:00:00"]
     assert rows[0]["quarantine rate"] == pytest.approx(0.01)
     assert rows[1]["duplicate rate"] == pytest.approx(100 / 980)
     assert rows[1]["open steward tasks"] == 20 and rows[1]["stage load"] == 2.0

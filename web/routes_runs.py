@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from flows.run_report import StoredRun, run_body, trend_charts
+from flows.run_report import StoredRun, customer_rows, run_body, trend_charts
 from warehouse.models import PipelineRun
 from web.deps import Db, Viewer, render
 
@@ -42,7 +42,8 @@ def runs(request: Request, session: Db, user: Viewer) -> Response:
         "runs.html",
         user,
         runs=stored,
-        trends=Markup(trend_charts(stored)),  # noqa: S704
+        customer_rows=customer_rows,
+        trends=Markup(trend_charts(stored)),  # noqa: S704 (SVG we drew from counts)
     )
 
 
