@@ -111,6 +111,9 @@ def test_json_lines_of_any_shape_read_every_line_into_records_or_rejects(
 
 def test_a_json_string_holding_a_unicode_line_break_stays_one_record(tmp_path: Path) -> None:
     # Found by the property above: str.splitlines() cut these lines in two.
-    rows = [{"id": str(i), "name": f"Ann{brk}Lee"} for i, brk in enumerate("\x85\u2028\u2029\x0b")]
+    rows = [
+        {"id": str(i), "name": f"Ann{brk}Lee", "phone": None, "born": None, "mail": None}
+        for i, brk in enumerate("\x85\u2028\u2029\x0b")
+    ]
     data = "".join(json.dumps(row, ensure_ascii=False) + "\r\n" for row in rows).encode()
     assert _ingest(tmp_path, "leads.jsonl", data, "jsonl") == (4, 4, 0)
