@@ -237,7 +237,7 @@ def _run(settings: RunSettings) -> RunSummary:
             sources_dir=str(settings.sources_dir),
             wait_seconds=settings.wait_seconds,
             on_wait=partial(_say_waiting, settings.wait_seconds),
-        ):
+        ) as held:
             validation = watch.run("validate", lambda: validate_flow(records, docs_dir))
             before = _read_before(engine, batches)
             deduped = watch.run(
@@ -292,6 +292,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 refreshed_keys=deduped.refreshed_keys,
                 first_customer_number=before.state.next_customer_number,
                 timings=dict(watch.timings),
+                lock=held,
             )
             check_quality_gates(
                 rows_read=summary.rows_read,

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from warehouse.lock import HeldLock
+
 
 @dataclass
 class RunOutput:
@@ -39,3 +41,5 @@ class RunOutput:
     # the number the run's new customers were numbered from (WarehouseState); the load checks
     # that it is still the next one, so no customer added meanwhile is overwritten
     first_customer_number: int | None = None
+    # the run's hold on the warehouse, checked by the load before it writes and before it commits
+    lock: HeldLock = field(default_factory=HeldLock)

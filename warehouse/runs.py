@@ -23,7 +23,7 @@ from warehouse.load.quarantine import write_quarantine
 from warehouse.load.records import write_source_records, write_xref
 from warehouse.load.segments import write_alerts, write_segments
 from warehouse.load.tasks import open_tasks
-from warehouse.lock import warehouse_lock
+from warehouse.lock import HeldLock, warehouse_lock
 from warehouse.models import PipelineRun, StewardTask
 from warehouse.run_output import RunOutput
 from warehouse.state import next_customer_number
@@ -38,8 +38,9 @@ def held_run(
     sources_dir: str,
     wait_seconds: float,
     on_wait: Callable[[str], None] | None = None,
-) -> Iterator[None]:
-    """The warehouse for one run, from its lock to its end.
+) -> Iterator[HeldLock]:
+    """The warehouse for one run, from its lock to its end; the block gets the HeldLock that
+    the load checks before it writes and again before it commits.
 
     Under the lock: the schema is brought up to date, runs that died while `running` are
     marked failed, and this run's `running` row is written. A block that raises anything,
@@ -48,13 +49,13 @@ def held_run(
     """
 
     holder = partial(_holder, engine)
-    with warehouse_lock(engine, wait_seconds=wait_seconds, holder=holder, on_wait=on_wait):
+    with warehouse_lock(engine, wait_seconds=wait_seconds, holder=holder, on_wait=on_wait) as held:
         migrate(engine)
         with Session(engine) as session, session.begin():
             reconcile_stale_runs(session, by_run_id=run_id)
             start_run(session, run_id=run_id, sources_dir=sources_dir)
         try:
-            yield
+            yield held
         except BaseException as exc:
             with Session(engine) as session, session.begin():
                 fail_run(session, run_id=run_id, error=describe_failure(exc))
@@ -156,6 +157,7 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     RunSummary gives them.
     """
     now = dt.datetime.now(dt.UTC)
+    output.lock.check(session.connection())
     _check_customer_numbering(session, output.first_customer_number)
     write_source_records(session, output, now)
     changes: dict[str, Any] = dict(write_customers(session, output, now))
@@ -181,4 +183,5 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
             report_path=output.report_path,
         )
     )
+    output.lock.check(session.connection())  # the write took a while: still ours to commit?
     return changes
