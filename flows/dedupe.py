@@ -22,6 +22,7 @@ from mdm.customer_ids import assign_customer_ids
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
 from mdm.matching.golden import golden_records, record_scores
 from mdm.matching.keys import record_keys
+from mdm.matching.relations import merged_into, related_customers
 from mdm.matching.survive import find_conflicts
 from mdm.stewardship.run_tasks import (
     carried_fields,
@@ -52,6 +53,11 @@ class DedupeResult:
     # KEY_COLUMNS of the run's records, and of stored records whose keys must be rewritten
     match_keys: pd.DataFrame | None = None
     refreshed_keys: pd.DataFrame | None = None
+    # related customers (mdm/matching/relations.py) the run's pairs show; all of them when
+    # ``matched_all`` (a full run), else those of the pairs with a new or changed record
+    relationships: pd.DataFrame | None = None
+    matched_all: bool = True
+    merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id
 
 
 @task(cache_policy=NO_CACHE)
@@ -141,6 +147,10 @@ def merge_task(
         parameters=result.parameters,
         merges=len(xref) - len(golden),
         rematched=result.clusters.index,
+        relationships=related_customers(result.pairs, xref["customer_id"], records),
+        merged_into=merged_into(
+            state.customer_of.reindex(result.clusters.index), customer_of, retired
+        ),
     )
 
 
@@ -232,11 +242,13 @@ def dedupe_flow(
     records = combined.records
     decided = records.index.intersection(pd.Index(state.newly_decided, dtype=object))
     delta = changed_records(run_records, state).union(decided)
-    if incremental(delta, state, settings):
-        result = match_delta_task(unwalked(combined), delta, settings, unwalked(state))
-    else:
+    matched_all = not incremental(delta, state, settings)
+    if matched_all:
         result = match_task(records, settings, unwalked(state))
+    else:
+        result = match_delta_task(unwalked(combined), delta, settings, unwalked(state))
     deduped = merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))
+    deduped.matched_all = matched_all
     deduped.match_keys = run_keys
     deduped.refreshed_keys = keys_to_refresh(run_keys, state)
     return deduped

@@ -87,6 +87,7 @@ class RunSummary:
     customers_created: int = 0
     customers_updated: int = 0
     customers_retired: int = 0
+    relationships_found: int = 0  # pairs of related customers the run's pairs showed
     tasks_opened: int = 0
     tasks_by_type: dict[str, int] = field(default_factory=dict)
     segment_changes: int = 0
@@ -283,6 +284,9 @@ def _run(settings: RunSettings) -> RunSummary:
                 match_keys=deduped.match_keys,
                 refreshed_keys=deduped.refreshed_keys,
                 first_customer_number=before.state.next_customer_number,
+                relationships=deduped.relationships,
+                relationships_complete=deduped.matched_all,
+                merged_into=deduped.merged_into,
             )
             check_quality_gates(
                 rows_read=summary.rows_read,

@@ -39,3 +39,8 @@ class RunOutput:
     # the number the run's new customers were numbered from (WarehouseState); the load checks
     # that it is still the next one, so no customer added meanwhile is overwritten
     first_customer_number: int | None = None
+    # customer_relationship rows the run found (mdm/matching/relations.py RELATIONSHIP_COLUMNS);
+    # ``relationships_complete``: every pair was scored, so a stored link not found is gone
+    relationships: pd.DataFrame | None = None
+    relationships_complete: bool = False
+    merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id
