@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.local_data import local_data_flow, unwalked
 from mdm.customer_ids import assign_customer_ids
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
+from mdm.matching.blocking import DEFAULT_RULES
 from mdm.matching.golden import golden_records, record_scores
 from mdm.matching.keys import record_keys
 from mdm.matching.relations import merged_into, related_customers
@@ -32,6 +33,9 @@ from mdm.stewardship.run_tasks import (
     possible_match_tasks,
 )
 from warehouse.state import WarehouseState
+
+# pipeline_run.match_parameters key: the matching.yaml fingerprint the model was fitted under
+MATCHING_CONFIG = "matching_config"
 
 
 @dataclass
@@ -93,10 +97,14 @@ def changed_records(run_records: pd.DataFrame, state: WarehouseState) -> pd.Inde
 
 
 def incremental(delta: pd.Index, state: WarehouseState, settings: MatchSettings) -> bool:
-    """Match only the delta: there are customers, a saved model that fits, and little new data."""
+    """Match only the delta: there are customers, a saved model that fits and was fitted under
+    this matching.yaml, little new data, and no added blocking rule (the stored keys that find
+    a delta's neighbourhood are the default rules')."""
     return (
         not state.customer_of.empty
         and fits(state.match_parameters)
+        and (state.match_parameters or {}).get(MATCHING_CONFIG, "") == settings.fingerprint
+        and set(settings.rules) <= set(DEFAULT_RULES)
         and len(delta) <= settings.incremental_share * len(state.records)
     )
 
@@ -249,6 +257,8 @@ def dedupe_flow(
         result = match_delta_task(unwalked(combined), delta, settings, unwalked(state))
     deduped = merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))
     deduped.matched_all = matched_all
+    if settings.fingerprint:
+        deduped.parameters = {**deduped.parameters, MATCHING_CONFIG: settings.fingerprint}
     deduped.match_keys = run_keys
     deduped.refreshed_keys = keys_to_refresh(run_keys, state)
     return deduped
