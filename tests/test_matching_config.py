@@ -12,10 +12,12 @@ import pandas as pd
 import pytest
 from test_matching_data import synthetic_records
 
+from flows.dedupe import MATCHING_CONFIG, incremental
 from mdm.errors import ConfigError
 from mdm.matching import MatchResult, MatchSettings, match_records
 from mdm.matching.config import MATCHING_FILE, MatchingConfig, load_matching
 from mdm.testbed.generate import generate
+from warehouse.state import WarehouseState
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +123,30 @@ def test_a_changed_matching_yaml_is_not_scored_with_a_model_fitted_under_another
     assert len(fingerprint) == 12
     # thresholds and the household rule do not change the model
     assert _settings(tmp_path, "thresholds: {match: 0.995}\nhousehold: false\n").fingerprint == ""
+
+
+def test_a_model_fitted_under_another_matching_yaml_is_refitted(
+    records: pd.DataFrame, default: MatchResult, tmp_path: Path
+) -> None:
+    def state(parameters: dict[str, object]) -> WarehouseState:
+        return WarehouseState(
+            records=records,
+            customer_of=pd.Series("C000000001", index=records.index),
+            customers=pd.DataFrame(),
+            match_parameters=parameters,
+        )
+
+    delta = records.index[:3]
+    assert incremental(delta, state(default.parameters), MatchSettings())
+    changed = _settings(tmp_path, "blocking:\n  disable: [address]\n")
+    assert not incremental(delta, state(default.parameters), changed)
+    fitted_so = {**default.parameters, MATCHING_CONFIG: changed.fingerprint}
+    assert incremental(delta, state(fitted_so), changed)
+    assert not incremental(delta, state(fitted_so), MatchSettings())
+    # an added rule's keys are not stored: its neighbourhood cannot be found incrementally
+    added = _settings(tmp_path, "blocking:\n  add:\n    by_city: [surname, city]\n")
+    with_rule = {**default.parameters, MATCHING_CONFIG: added.fingerprint}
+    assert not incremental(delta, state(with_rule), added)
 
 
 @pytest.mark.parametrize(
