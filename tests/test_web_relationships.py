@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from test_web_security import MOBILE, NOW, seed, sign_in
 
-from warehouse.db import create_warehouse_engine
+from warehouse.db import create_warehouse_engine, migrate
 from warehouse.models import Customer, CustomerRelationship
 from web.app import create_app
+from web.routes_customers import related_customers
 
 
 @pytest.fixture
@@ -82,3 +83,50 @@ def test_related_customers_are_shown_and_linked_from_both_sides(client: TestClie
         r"<tr><td>(.*?)</tr>", _related_table(client.get("/customers/C000000003").text), re.S
     )
     assert len(third) == 1 and "C000000001" in third[0] and "shared_phone" in third[0]
+
+
+def test_related_customers_query_on_both_warehouses(warehouse_url: str) -> None:
+    engine = create_warehouse_engine(warehouse_url)
+    migrate(engine)
+    with Session(engine) as session, session.begin():
+        session.add(
+            Customer(
+                customer_id="C000000002",
+                full_name="Mary Walker",
+                quality_score=0.5,
+                count_sources=1,
+                field_sources={},
+                created_at=NOW,
+                updated_at=NOW,
+                last_run_id="seed",
+            )
+        )
+        for low, high, kind in (
+            ("C000000001", "C000000003", "shared_address"),
+            ("C000000001", "C000000002", "household"),
+            ("C000000004", "C000000005", "household"),
+        ):
+            session.add(
+                CustomerRelationship(
+                    customer_id=low,
+                    related_customer_id=high,
+                    relationship_type=kind,
+                    evidence=["address"],
+                    since=NOW,
+                    updated_at=NOW,
+                    first_seen_run_id="r",
+                    last_seen_run_id="r",
+                )
+            )
+    with Session(engine) as session:
+        shown = related_customers(session, "C000000003")
+        first = related_customers(session, "C000000001")
+    engine.dispose()
+    assert [(r["customer_id"], r["relationship_type"]) for r in shown] == [
+        ("C000000001", "shared_address")
+    ]
+    # strongest kind first; a customer the warehouse no longer holds still shows its id
+    assert [(r["customer_id"], r["full_name"]) for r in first] == [
+        ("C000000002", "Mary Walker"),
+        ("C000000003", None),
+    ]
