@@ -212,7 +212,7 @@ def _quarantined(
     return pd.concat(parts, ignore_index=True)[list(REJECT_COLUMNS)]
 
 
-def _match_settings(settings: RunSettings) -> MatchSettings:
+def matching_settings(settings: RunSettings) -> MatchSettings:
     """matching.yaml's settings, with the run's own thresholds where it gives them."""
     explicit = {"upper": settings.match_upper, "lower": settings.match_lower}
     try:
@@ -232,7 +232,7 @@ def _run(settings: RunSettings) -> RunSummary:
     config = load_channels(settings.sources_dir)
     rules = find_segment_rules(settings.sources_dir, settings.segments_file)
     as_of = settings.as_of or dt.date.today()
-    match_settings = _match_settings(settings)
+    match_settings = matching_settings(settings)
     docs_dir = (process.reports_dir / run_id).resolve() if settings.build_docs else None
     url = warehouse_url(process)  # the environment or a Prefect Secret block, never a parameter
 
@@ -320,7 +320,7 @@ def _run(settings: RunSettings) -> RunSummary:
 def run_pipeline(settings: RunSettings) -> RunSummary:
     """Run the flow; a user error comes back as MdmError with its one-line message."""
     load_channels(settings.sources_dir)  # configuration mistakes fail before Prefect starts
-    _match_settings(settings)
+    matching_settings(settings)
     state = pipeline_flow(settings, return_state=True)
     if state.is_failed():
         error: Any = state.result(raise_on_failure=False)

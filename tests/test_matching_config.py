@@ -3,6 +3,7 @@ the file, the key and the problem (issue 16)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,8 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from test_matching_data import synthetic_records
+from warehouse_io import read, run_into
 
 from flows.dedupe import MATCHING_CONFIG, incremental
+from flows.pipeline import RunSettings, matching_settings
 from mdm.errors import ConfigError
 from mdm.matching import MatchResult, MatchSettings, match_records
 from mdm.matching.config import MATCHING_FILE, MatchingConfig, load_matching
@@ -224,3 +227,35 @@ def test_mdm_run_stops_on_a_bad_matching_yaml_with_exit_2(tmp_path: Path) -> Non
     assert lines[0].startswith("mdm: error: ") and MATCHING_FILE in lines[0]
     assert "key 'thresholds.match'" in lines[0]
     assert not (tmp_path / "warehouse.db").exists()
+
+
+def test_a_runs_own_thresholds_override_the_files(tmp_path: Path) -> None:
+    (tmp_path / MATCHING_FILE).write_text("thresholds: {match: 0.995, review: 0.9}\n")
+    from_file = matching_settings(RunSettings(sources_dir=tmp_path))
+    assert (from_file.upper, from_file.lower) == (0.995, 0.9)
+    explicit = matching_settings(RunSettings(sources_dir=tmp_path, match_upper=0.999))
+    assert (explicit.upper, explicit.lower) == (0.999, 0.9)
+    with pytest.raises(ConfigError, match="thresholds with the run's"):
+        matching_settings(RunSettings(sources_dir=tmp_path, match_upper=0.85))
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_pipeline_reads_matching_yaml_beside_channels_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = tmp_path / "sources"
+    generate(sources, customers=60, seed=11)
+    default = run_into(
+        sources, f"sqlite:///{tmp_path / 'a.db'}", monkeypatch, tmp_path, build_docs=False
+    )
+    (sources / MATCHING_FILE).write_text(
+        "thresholds: {match: 0.9999999999, review: 0.5}\nblocking: {disable: [address]}\n"
+    )
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    strict = run_into(sources, url, monkeypatch, tmp_path, build_docs=False)
+    assert strict.merges < default.merges
+    assert "address" in default.blocking_counts and "address" not in strict.blocking_counts
+    saved = read(url, "SELECT match_parameters FROM pipeline_run")["match_parameters"].iloc[0]
+    fingerprint = load_matching(sources).fingerprint()
+    assert json.loads(saved)[MATCHING_CONFIG] == fingerprint != ""
