@@ -61,6 +61,8 @@ class DedupeResult:
     # ``matched_all`` (a full run), else those of the pairs with a new or changed record
     relationships: pd.DataFrame | None = None
     matched_all: bool = True
+    # incremental: customers all of whose records were matched, so all of whose links were seen
+    settled_customers: list[str] = field(default_factory=list)
     merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id
 
 
@@ -162,6 +164,15 @@ def merge_task(
     )
 
 
+def settled_customers(customer_of: pd.Series, delta: pd.Index) -> list[str]:
+    """Customers all of whose records are in the delta: an incremental run scored every pair
+    they have, so a link of theirs it did not find is gone (a customer who moved house)."""
+    touched = customer_of.reindex(delta).dropna().unique()
+    members = customer_of[customer_of.isin(touched)]
+    whole = pd.Series(members.index.isin(delta)).groupby(members.to_numpy()).all()
+    return sorted(str(customer_id) for customer_id in whole.index[whole.to_numpy()])
+
+
 def carried_over(
     state: WarehouseState, matched: pd.Index, survived: pd.Index
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -257,6 +268,8 @@ def dedupe_flow(
         result = match_delta_task(unwalked(combined), delta, settings, unwalked(state))
     deduped = merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))
     deduped.matched_all = matched_all
+    if not matched_all:
+        deduped.settled_customers = settled_customers(deduped.xref["customer_id"], delta)
     if settings.fingerprint:
         deduped.parameters = {**deduped.parameters, MATCHING_CONFIG: settings.fingerprint}
     deduped.match_keys = run_keys

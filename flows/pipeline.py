@@ -301,6 +301,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 first_customer_number=before.state.next_customer_number,
                 relationships=deduped.relationships,
                 relationships_complete=deduped.matched_all,
+                relationships_settled=deduped.settled_customers,
                 merged_into=deduped.merged_into,
             )
             check_quality_gates(

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from warehouse_io import read, run_into
 
+from flows.dedupe import settled_customers
 from mdm.matching.relations import EVIDENCE, merged_into, related_customers
 from mdm.testbed.generate import generate
 from warehouse.db import create_warehouse_engine, migrate
@@ -142,7 +143,14 @@ def test_an_incremental_run_links_a_new_household_member_without_duplicating(
     assert len(after) == len(before) + 2
 
 
-def _output(run_id: str, links: pd.DataFrame, *, complete: bool, merged: dict[str, str]) -> Any:
+def _output(
+    run_id: str,
+    links: pd.DataFrame,
+    *,
+    complete: bool,
+    merged: dict[str, str],
+    settled: list[str] | None = None,
+) -> Any:
     empty = pd.DataFrame()
     return RunOutput(
         run_id=run_id,
@@ -155,6 +163,7 @@ def _output(run_id: str, links: pd.DataFrame, *, complete: bool, merged: dict[st
         quarantined=empty,
         relationships=links,
         relationships_complete=complete,
+        relationships_settled=settled or [],
         merged_into=merged,
     )
 
@@ -214,6 +223,37 @@ def test_links_to_a_merged_customer_are_repointed_or_dropped(warehouse_url: str)
             assert _stored(session) == [("C1", "C2", "household", "r3")]
     finally:
         engine.dispose()
+
+
+def test_an_incremental_run_drops_the_unfound_links_of_customers_it_matched_whole(
+    warehouse_url: str,
+) -> None:
+    engine = create_warehouse_engine(warehouse_url)
+    migrate(engine)
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    try:
+        with Session(engine) as session, session.begin():
+            first = _frame(
+                ("C1", "C2", "household", ["surname", "address"]),
+                ("C3", "C4", "shared_address", ["address"]),
+            )
+            write_relationships(session, _output("r1", first, complete=True, merged={}), now)
+        with Session(engine) as session, session.begin():
+            # C2 moved house: all its records were rematched and the household was not found;
+            # C3 and C4 were not matched, so their link stands
+            write_relationships(
+                session,
+                _output("r2", _frame(), complete=False, merged={}, settled=["C2"]),
+                now,
+            )
+            assert _stored(session) == [("C3", "C4", "shared_address", "r1")]
+    finally:
+        engine.dispose()
+
+
+def test_settled_customers_are_those_whose_records_are_all_in_the_delta() -> None:
+    customer_of = pd.Series(["C1", "C1", "C2", "C3"], index=["a", "b", "c", "d"])
+    assert settled_customers(customer_of, pd.Index(["b", "c", "e"])) == ["C2"]
 
 
 def test_related_customers_from_scored_pairs() -> None:

@@ -43,4 +43,6 @@ class RunOutput:
     # ``relationships_complete``: every pair was scored, so a stored link not found is gone
     relationships: pd.DataFrame | None = None
     relationships_complete: bool = False
+    # customers whose every pair the run scored (an incremental run's): their links are complete
+    relationships_settled: list[str] = field(default_factory=list)
     merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id

@@ -118,6 +118,8 @@ def _cluster(
 def _levels(
     features: Features, left: np.ndarray, right: np.ndarray, settings: MatchSettings
 ) -> pd.DataFrame:
+    """Comparison levels under the settings' cutoffs; a comparison switched off is null on
+    every pair, so it weighs nothing and teaches nothing."""
     levels = compare(features, left, right, settings.cutoffs)
     for name in settings.comparisons_off:
         levels[name] = NULL
@@ -133,7 +135,8 @@ def _with_households(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cannot-link pairs plus those one family name with two unrelated given names marks as
     two people: spouses, parents and children share an address and a phone, which no score
-    may outweigh (SPEC §4). Cannot-links also stop a chain through an initial (A. Walker)."""
+    may outweigh (SPEC §4). Cannot-links also stop a chain through an initial (A. Walker).
+    Off (``settings.households``), the score alone decides."""
     household = levels["name"].to_numpy() == level("name", "latin_family_only")
     household &= settings.households
     return np.r_[cannot[0], left[household]], np.r_[cannot[1], right[household]]

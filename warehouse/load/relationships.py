@@ -3,8 +3,9 @@
 A link the run found is inserted, or refreshed (kind, evidence, last_seen_run_id) when stored.
 A link to a customer the run merged away is repointed to the surviving customer, and dropped
 when the two sides became one customer. A full run scored every pair, so a stored link it did
-not find again is deleted; an incremental run scored only its new and changed records' pairs
-and leaves the links it did not see as they are.
+not find again is deleted; an incremental run scored only its new and changed records' pairs,
+so it deletes only the unfound links of customers all of whose records it matched, and leaves
+the others as they are.
 """
 
 from __future__ import annotations
@@ -88,7 +89,10 @@ def write_relationships(session: Session, output: RunOutput, now: dt.datetime) -
         for row in output.relationships.to_dict("records"):
             found[(str(row["customer_id"]), str(row["related_customer_id"]))] = row
     merged = output.merged_into
-    scope = None if output.relationships_complete else {*(s for p in found for s in p), *merged}
+    settled = set(output.relationships_settled)
+    scope = None
+    if not output.relationships_complete:
+        scope = {*(side for pair in found for side in pair), *merged, *settled}
     if scope == set():
         return 0
 
@@ -97,8 +101,11 @@ def write_relationships(session: Session, output: RunOutput, now: dt.datetime) -
     kept: set[Pair] = set()
     for stored in _stored_links(session, scope):
         pair = _repointed(stored.pair, merged)
-        if pair is None or pair in kept or (output.relationships_complete and pair not in found):
+        if pair is None or pair in kept:  # one customer now, or a second row of one pair
             deleted.append(stored.relationship_id)
+            continue
+        if pair not in found and (output.relationships_complete or not settled.isdisjoint(pair)):
+            deleted.append(stored.relationship_id)  # every pair of a side was seen, not this one
             continue
         kept.add(pair)
         change: dict[str, Any] = {}
