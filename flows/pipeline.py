@@ -33,9 +33,10 @@ from flows.retry import BACKOFF_SECONDS, is_transient_db_error, retry_on_transie
 from flows.secrets import warehouse_url
 from flows.validate import ValidationResult, check_tables, validate_flow
 from mdm.channels.config import ChannelsConfig, load_channels
-from mdm.errors import MdmError
+from mdm.errors import ConfigError, MdmError
 from mdm.masking import install_masked_logging
 from mdm.matching import MatchSettings
+from mdm.matching.config import MATCHING_FILE, load_matching
 from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
 from mdm.segments.rules import segment_sizes
@@ -55,8 +56,9 @@ class RunSettings(BaseModel):
     """Per-run parameters of the pipeline flow (what a deployment's schedule passes)."""
 
     sources_dir: Path
-    match_upper: float = MatchSettings().upper
-    match_lower: float = MatchSettings().lower
+    # thresholds of this run; default: matching.yaml's beside channels.yaml, else the engine's
+    match_upper: float | None = Field(default=None, gt=0, le=1)
+    match_lower: float | None = Field(default=None, gt=0, le=1)
     build_docs: bool = True
     segments_file: Path | None = None  # default: segments.yaml beside channels.yaml, if any
     as_of: dt.date | None = None  # the run date segment rules measure from; default today
@@ -92,6 +94,7 @@ class RunSummary:
     customers_created: int = 0
     customers_updated: int = 0
     customers_retired: int = 0
+    relationships_found: int = 0  # pairs of related customers the run's pairs showed
     tasks_opened: int = 0
     tasks_by_type: dict[str, int] = field(default_factory=dict)
     tasks_open: int = 0  # the stewards' backlog once the run has landed
@@ -215,6 +218,19 @@ def _quarantined(
     return pd.concat(parts, ignore_index=True)[list(REJECT_COLUMNS)]
 
 
+def matching_settings(settings: RunSettings) -> MatchSettings:
+    """matching.yaml's settings, with the run's own thresholds where it gives them."""
+    explicit = {"upper": settings.match_upper, "lower": settings.match_lower}
+    try:
+        return load_matching(settings.sources_dir).settings(
+            **{name: value for name, value in explicit.items() if value is not None}
+        )
+    except ValueError as exc:  # the run's thresholds against the file's
+        raise ConfigError(
+            f"{settings.sources_dir / MATCHING_FILE}: thresholds with the run's: {exc}"
+        ) from None
+
+
 def _run(settings: RunSettings) -> RunSummary:
     process = ProcessSettings()
     watch = _Stopwatch()
@@ -222,7 +238,7 @@ def _run(settings: RunSettings) -> RunSummary:
     config = load_channels(settings.sources_dir)
     rules = find_segment_rules(settings.sources_dir, settings.segments_file)
     as_of = settings.as_of or dt.date.today()
-    match_settings = MatchSettings(upper=settings.match_upper, lower=settings.match_lower)
+    match_settings = matching_settings(settings)
     docs_dir = (process.reports_dir / run_id).resolve() if settings.build_docs else None
     url = warehouse_url(process)  # the environment or a Prefect Secret block, never a parameter
 
@@ -293,6 +309,10 @@ def _run(settings: RunSettings) -> RunSummary:
                 first_customer_number=before.state.next_customer_number,
                 timings=dict(watch.timings),
                 lock=held,
+                relationships=deduped.relationships,
+                relationships_complete=deduped.matched_all,
+                relationships_settled=deduped.settled_customers,
+                merged_into=deduped.merged_into,
             )
             check_quality_gates(
                 rows_read=summary.rows_read,
@@ -312,6 +332,7 @@ def _run(settings: RunSettings) -> RunSummary:
 def run_pipeline(settings: RunSettings) -> RunSummary:
     """Run the flow; a user error comes back as MdmError with its one-line message."""
     load_channels(settings.sources_dir)  # configuration mistakes fail before Prefect starts
+    matching_settings(settings)
     state = pipeline_flow(settings, return_state=True)
     if state.is_failed():
         error: Any = state.result(raise_on_failure=False)

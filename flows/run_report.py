@@ -177,6 +177,7 @@ def _facts(counts: Mapping[str, Any], timings: Mapping[str, float]) -> list[tupl
             f"{counts.get('customers_updated', 0):,} / {counts.get('customers_retired', 0):,}",
         ),
         ("records merged into another", f"{counts.get('merges', 0):,}"),
+        ("related customer pairs found", f"{counts.get('relationships_found', 0):,}"),
         ("steward tasks opened", f"{counts.get('tasks_opened', 0):,}"),
         ("open steward tasks", f"{counts.get('tasks_open', 0):,}"),
         ("total time", f"{sum(timings.values()):.1f} s"),

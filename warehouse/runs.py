@@ -21,6 +21,7 @@ from warehouse.db import migrate
 from warehouse.load.customers import write_customers
 from warehouse.load.quarantine import write_quarantine
 from warehouse.load.records import write_source_records, write_xref
+from warehouse.load.relationships import write_relationships
 from warehouse.load.segments import write_alerts, write_segments
 from warehouse.load.tasks import open_tasks
 from warehouse.lock import HeldLock, warehouse_lock
@@ -152,9 +153,9 @@ def fail_run(session: Session, *, run_id: str, error: str) -> None:
 def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     """Write a run's whole result; the caller commits once, so a failure leaves nothing half done.
 
-    Returns what changed: customers created, updated, retired; segment changes, alerts raised,
-    tasks opened (in all and by type) and the open backlog after them, under the names
-    RunSummary gives them.
+    Returns what changed: customers created, updated, retired; related customer pairs found;
+    segment changes, alerts raised, tasks opened (in all and by type) and the open backlog
+    after them, under the names RunSummary gives them.
     """
     now = dt.datetime.now(dt.UTC)
     output.lock.check(session.connection())
@@ -162,6 +163,7 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     write_source_records(session, output, now)
     changes: dict[str, Any] = dict(write_customers(session, output, now))
     write_xref(session, output, now)
+    changes["relationships_found"] = write_relationships(session, output, now)
     changes["segment_changes"] = write_segments(session, output, now)
     changes["alerts_raised"] = write_alerts(session, output, now)
     opened = open_tasks(session, output, now)
