@@ -498,3 +498,37 @@ def test_row15_out_of_bounds_parameters_are_a_400_not_a_500(warehouse_url: str, 
     app.state.engine.dispose()
     assert response.status_code in (400, 404), response.status_code
     assert "7777777777" not in response.text  # the refused value is not echoed
+
+
+def test_row6_an_admin_unlocks_a_locked_sign_in_and_it_is_audited(
+    client: TestClient, url: str
+) -> None:
+    assert [attempt(client, "steward", "wrong password") for _ in range(5)] == [401] * 5
+    assert attempt(client, "steward", PASSWORD) == 429
+    unlocked = CliRunner().invoke(
+        cli,
+        [
+            "users",
+            "unlock",
+            "steward",
+            "--by",
+            "admin",
+            "--client",
+            "testclient",
+            "--warehouse",
+            url,
+        ],
+    )
+    assert unlocked.exit_code == 0, unlocked.output
+    assert "2 lock(s) cleared" in unlocked.output  # the name's and the address's
+    assert throttle_rows(url) == {}
+    assert attempt(client, "steward", PASSWORD) == 303  # signed in: redirected to the queue
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        by, subject = connection.execute(
+            sa.text(
+                "SELECT decided_by, subject FROM steward_decision WHERE action = 'sign_in_unlocked'"
+            )
+        ).one()
+    engine.dispose()
+    assert by == "admin" and "steward" in subject
