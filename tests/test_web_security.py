@@ -532,3 +532,25 @@ def test_row6_an_admin_unlocks_a_locked_sign_in_and_it_is_audited(
         ).one()
     engine.dispose()
     assert by == "admin" and "steward" in subject
+
+
+def test_row7_identifier_searches_are_capped_per_user_and_minute(
+    client: TestClient, url: str
+) -> None:
+    from web.limits import IDENTIFIER_SEARCHES_PER_MINUTE, SearchLimit
+
+    sign_in(client, "viewer")
+    codes = [
+        client.get("/", params={"q": f"1381234{n:04d}"}).status_code
+        for n in range(IDENTIFIER_SEARCHES_PER_MINUTE + 2)
+    ]
+    assert codes == [200] * IDENTIFIER_SEARCHES_PER_MINUTE + [429, 429]
+    refused = client.get("/", params={"q": "13812345678"})
+    assert 0 < int(refused.headers["Retry-After"]) <= 60 and "try again" in refused.text
+    assert client.get("/", params={"q": "陈丽"}).status_code == 200  # names are not capped
+    searches = [action for action, _ in decisions(url) if action == "search"]
+    assert len(searches) == IDENTIFIER_SEARCHES_PER_MINUTE  # refused ones ran no search
+    window = SearchLimit(per_window=2)
+    assert [window.wait_seconds("a", now=t) for t in (0.0, 1.0, 2.0)] == [0, 0, 58]
+    assert window.wait_seconds("b", now=2.0) == 0  # per user
+    assert window.wait_seconds("a", now=60.5) == 0  # the first search left the window
