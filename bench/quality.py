@@ -4,9 +4,10 @@ pairwise P/R/F1 per set, printed as one table (part of `make bench`).
     python -m bench.quality --persons 2000
 
 The sets are all generated (never a published benchmark data set): the Chinese channels of
-`mdm generate`, Latin-script people without identifiers, the same with passport numbers, and a
+`mdm generate`, Latin-script people without identifiers, the same with passport numbers, a
 household-heavy population (most people share a surname, an address and often a phone with
-relatives).
+relatives), and Spanish administrative registers (double surnames, households, DNI/NIE numbers
+with check letters on two of three channels: mdm/testbed/admin.py).
 
 Ours is a whole `mdm run` into a fresh SQLite warehouse (its time includes reading,
 validating and loading). Splink gets the standardized records that pass validation, as our
@@ -43,6 +44,7 @@ class TestBed:
 
 
 def _sets(persons: int, seed: int) -> dict[str, TestBed]:
+    from mdm.testbed.admin import generate_admin
     from mdm.testbed.generate import generate
     from mdm.testbed.latin import generate_latin
 
@@ -59,6 +61,9 @@ def _sets(persons: int, seed: int) -> dict[str, TestBed]:
         "latin, households": TestBed(
             lambda out: generate_latin(out, persons=persons, seed=seed, household_share=0.7),
             "latin",
+        ),
+        "spanish registers, national ids": TestBed(
+            lambda out: generate_admin(out, persons=persons, seed=seed), "latin"
         ),
     }
 
