@@ -23,6 +23,7 @@ from test_matching_data import (
 
 from mdm.matching.compare import COMPARISONS, NULL, compare
 from mdm.matching.features import prepare
+from mdm.standardize.ids import normalize_id
 
 
 def level_of(comparison: str, left: dict[str, Any], right: dict[str, Any]) -> str:
@@ -71,7 +72,8 @@ TYPO_CHECK = R_LI[:17] + ("0" if R_LI[17] != "0" else "1")
         (rec(id_number=R_ZW1), rec(id_number=R_ZW1_TYPO, id_valid=False), "typo"),
         (rec(id_number=R_LI), rec(id_number=TYPO_CHECK, id_valid=False), "typo"),
         (rec(id_number=R_CHEN), rec(id_number=R_LI[:-2] + "00", id_valid=False), "different"),
-        (rec(id_number=R_CHEN), {**rec(id_number="E12345678"), "id_type": "PASSPORT"}, "different"),
+        # a resident id and a passport number are not compared: they never agree
+        (rec(id_number=R_CHEN), {**rec(id_number="E12345678"), "id_type": "PASSPORT"}, "null"),
         (rec(id_number=R_CHEN), rec(id_number=masked(R_CHEN)), "masked_compatible"),
         (rec(id_number=masked(R_CHEN)), rec(id_number=masked(R_CHEN)), "masked_compatible"),
         (rec(id_number=R_LI), rec(id_number=masked(R_CHEN)), "masked_different"),
@@ -166,3 +168,43 @@ def test_compare_levels_are_symmetric() -> None:
     features = prepare(records.set_index("record_key"))
     left, right = [0, 0, 0, 1, 1, 2], [1, 2, 3, 2, 3, 3]
     assert compare(features, left, right).equals(compare(features, right, left))
+
+
+def national(number: str, id_type: str) -> dict[str, Any]:
+    """A record holding a national id number standardized as the pipeline would."""
+    normalized = normalize_id(id_type, number)
+    return {
+        **rec(id_number=normalized.number, id_valid=normalized.valid),
+        "id_type": normalized.id_type,
+    }
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        # two valid Spanish DNIs (check letter) are two people, as two resident ids are
+        (national("12345678Z", "ES_DNI"), national("87654321X", "ES_DNI"), "conflict"),
+        (national("12345678-z", "ES_DNI"), national("12345678Z", "ES_DNI"), "exact"),
+        # the check letter left off, a digit mistyped: one edit, the number fails its check
+        (national("12345678Z", "ES_DNI"), national("12345678", "ES_DNI"), "typo"),
+        (national("12345678Z", "ES_DNI"), national("12345878Z", "ES_DNI"), "typo"),
+        (national("12345678Z", "ES_DNI"), national("21345678Z", "ES_DNI"), "typo"),
+        # a French NIR with its key; a mistyped digit breaks the key
+        (national("269054958815780", "FR_NIR"), national("269054958815880", "FR_NIR"), "typo"),
+        # a US SSN has no check digit: one edit apart may be a typo, never a veto
+        (national("536-90-4399", "US_SSN"), national("536-90-4398", "US_SSN"), "typo"),
+        (national("536-90-4399", "US_SSN"), national("078-05-1121", "US_SSN"), "different"),
+        # passports: plausible shapes only, so a mistyped one still looks valid
+        (
+            {**rec(id_number="C12345678"), "id_type": "PASSPORT"},
+            {**rec(id_number="C12345778"), "id_type": "PASSPORT"},
+            "typo",
+        ),
+        # a DNI and an NIE of one person (a resident later naturalized) are not compared
+        (national("X1234567L", "ES_NIE"), national("12345678Z", "ES_DNI"), "null"),
+    ],
+)
+def test_id_levels_of_every_id_type(
+    left: dict[str, Any], right: dict[str, Any], expected: str
+) -> None:
+    assert level_of("id", left, right) == expected

@@ -48,9 +48,12 @@ COMPARISON_MODES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "id": {
         "unmasked": (
-            "conflict",  # two different valid resident ids: hard evidence of two people
+            # two different valid ids of one type unique per person with a check digit
+            # (resident ids, ES_DNI …): hard evidence of two people
+            "conflict",
             "different",
-            "typo",  # one substitution or transposition, a side failing its check digit
+            "typo",  # one edit apart (a substitution, transposition, a check letter left
+            # off), unless both pass a check digit, which one edit cannot keep passing
             "exact",
         ),
         "masked": ("masked_different", "masked_compatible"),  # visible first 6 + last 4
@@ -215,7 +218,13 @@ def compare_name(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray
 
 
 def compare_id(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Numbers of two different stated id types (a passport and a national id) are not
+    compared: they never agree, and differing says nothing."""
+    type_l, type_r = f.id_type[left], f.id_type[right]
+    same_type = (type_l < 0) | (type_r < 0) | (type_l == type_r)
     full_both, exact = _equal(f.id_number, left, right)
+    full_both &= same_type
+    exact &= same_type
     _, stub_equal = _equal(f.id_stub, left, right)
     present = ((f.id_number.codes[left] >= 0) | f.id_masked[left]) & (
         (f.id_number.codes[right] >= 0) | f.id_masked[right]
@@ -224,9 +233,10 @@ def compare_id(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     out = np.full(len(left), NULL, dtype=np.int8)
 
     out[full_both] = level("id", "different")
-    idx = np.flatnonzero(full_both & ~exact & ~(f.id_valid[left] & f.id_valid[right]))
+    checked = f.id_checked[left] & f.id_checked[right]
+    idx = np.flatnonzero(full_both & ~exact & ~checked)
     out[idx[_one_edit(f.id_number, left[idx], right[idx])]] = level("id", "typo")
-    out[f.resident_id[left] & f.resident_id[right] & ~exact] = level("id", "conflict")
+    out[full_both & checked & (type_l == type_r) & ~exact] = level("id", "conflict")
     out[exact] = level("id", "exact")
 
     out[masked] = level("id", "masked_different")

@@ -92,14 +92,16 @@ def _cluster(
     cannot: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """Cluster position per record: pairs at or above ``upper`` merge, never joining two
-    different valid resident IDs or a cannot-link pair (full and incremental runs alike)."""
+    different checked ids of one type (resident IDs, national ids with a check digit) or a
+    cannot-link pair (full and incremental runs alike)."""
     return cluster(
         features.size,
         left,
         right,
         probability,
         threshold=settings.upper,
-        identity=np.where(features.resident_id, features.id_number.codes, -1),
+        identity=np.where(features.id_checked, features.id_number.codes, -1),
+        identity_kind=features.id_type,
         must_link=must,
         cannot_link=cannot,
         rank=features.rank,

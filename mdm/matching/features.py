@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mdm.matching import latin
+from mdm.standardize.ids import CHECKED_ID_TYPES
 
 NO_DATE = np.iinfo(np.int32).min
 HANZI = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
@@ -56,7 +57,10 @@ class Features:
     id_number: Codes  # unmasked id numbers only
     id_masked: np.ndarray
     id_valid: np.ndarray  # well-formed, good check digit, unmasked
-    resident_id: np.ndarray  # valid, unmasked CN resident id: the hard-evidence identifier
+    id_type: np.ndarray  # code of the stated (or inferred) id type, -1 when none
+    # valid, unmasked, of a type unique per person with a check digit (a CN resident id, the
+    # CHECKED_ID_TYPES of mdm/standardize/ids.py): the hard-evidence identifier
+    id_checked: np.ndarray
     id17: Codes  # first 17 characters of an unmasked 18-character id
     id_stub: Codes  # first 6 + last 4 characters of an 18-character id, masked or not
     birth_date: Codes  # the date as a key, for its term frequency
@@ -227,6 +231,11 @@ def prepare(records: pd.DataFrame) -> Features:
     typed_resident = _broadcast(
         type_codes, (types == "CN_RID").to_numpy(bool, na_value=False), True
     )
+    typed_checked = _broadcast(
+        type_codes,
+        types.isin(sorted(CHECKED_ID_TYPES - {"CN_RID"})).to_numpy(bool, na_value=False),
+        False,
+    )
     looks_resident = id_values.str.fullmatch(_RESIDENT_ID).to_numpy(bool, na_value=False)
 
     birth = birth_fields(records)
@@ -253,7 +262,9 @@ def prepare(records: pd.DataFrame) -> Features:
         id_number=_without(any_id, masked),
         id_masked=masked,
         id_valid=valid,
-        resident_id=valid & typed_resident & _broadcast(any_id.codes, looks_resident, False),
+        id_type=type_codes,
+        id_checked=valid
+        & ((typed_resident & _broadcast(any_id.codes, looks_resident, False)) | typed_checked),
         id17=_without(_derive(any_id.codes, id_values.str[:17].where(long_id)), masked),
         id_stub=_derive(any_id.codes, stub.where(stub.str.fullmatch(r"[0-9X]{10}").fillna(False))),
         birth_date=birth.date,
