@@ -147,7 +147,7 @@ def latin_settings() -> SettingsCreator:
             cl.JaroWinklerAtThresholds("street", [0.9, 0.7]),
             cl.EmailComparison("email"),
             cl.LevenshteinAtThresholds("phone", 1),
-            cl.LevenshteinAtThresholds("id_number", [1, 2]),
+            cl.LevenshteinAtThresholds("id_number", 1),
         ],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,

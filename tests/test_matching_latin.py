@@ -85,3 +85,30 @@ def test_a_degenerate_model_is_reported_and_falls_back(caplog: pytest.LogCapture
     assert any("lambda at its floor" in reason for reason in check["reasons"])
     assert "matching model degenerate: lambda at its floor" in caplog.text
     assert result.parameters["lambda"] == pytest.approx(1 / 4)  # the default model's 1/n
+
+
+def test_one_of_two_spanish_surnames_agrees_with_both() -> None:
+    """A form with room for one surname, a full name (its middle word kept with the family
+    name), a second given name left off, still meet the register; another family does not."""
+    records = _records(
+        [
+            {"full_name": "Ruth Moll Barceló", "given_name": "Ruth", "family_name": "Moll Barceló"},
+            {"full_name": "RUTH MOLL"},
+            {"full_name": "Ruth Moll Barceló"},  # split as Ruth / Moll Barceló
+            {"full_name": "Moll Barcelo, Ruth Ana"},  # a second given name
+            {"full_name": "Ruth Mlol Barceló"},  # a typo in one surname
+            {"full_name": "Ruth Mollet Vidal"},
+            {"full_name": "Ana Moll Barceló"},  # a sister
+        ]
+    )
+    f = prepare(records)
+    levels = compare(f, np.zeros(6, dtype=int), np.arange(1, 7))
+    names = [COMPARISONS["name"][code] for code in levels["name"]]
+    assert names == [
+        "latin_similar",
+        "latin_exact",
+        "latin_similar",
+        "latin_similar",
+        "latin_different",
+        "latin_family_only",
+    ]

@@ -115,6 +115,7 @@ def _with_households(
     two people: spouses, parents and children share an address and a phone, which no score
     may outweigh (SPEC §4). Cannot-links also stop a chain through an initial (A. Walker)."""
     household = levels["name"].to_numpy() == level("name", "latin_family_only")
+    household &= levels["id"].to_numpy() != level("id", "exact")  # one document: one person
     return np.r_[cannot[0], left[household]], np.r_[cannot[1], right[household]]
 
 

@@ -69,11 +69,16 @@ class Features:
     birth_month: np.ndarray
     birth_day: np.ndarray
     gender: np.ndarray  # 0 = M, 1 = F, -1 = unknown
+    birth_digits: Codes  # YYYYMMDD, for a one-keystroke typo
     mobile: Codes
     mobile_digits: Codes  # the mobile's digits sorted: two numbers a transposition apart meet
+    phone_other: Codes  # a landline or other number: often a household's
     email: Codes
+    email_local: Codes  # the part before the @, lowercase
     address: Codes  # whitespace removed
+    address_words: Codes  # lowercase words, punctuation dropped: street number and tokens
     city: Codes  # without the 市 suffix that some channels drop
+    postcode: Codes  # uppercase, spaces removed
     given: Codes  # latin names only: lowercase given name (latin.py), "c" for an initial
     family: Codes  # latin names only: lowercase family name
     given_sound: Codes  # NYSIIS code of the given name
@@ -246,6 +251,8 @@ def prepare(records: pd.DataFrame) -> Features:
         [genders.str.upper().eq(g).to_numpy(bool, na_value=False) for g in ("M", "F")], [0, 1], -1
     )
     mobile = _text_codes(column(records, "mobile"))
+    email = _text_codes(column(records, "email"), lambda t: t.str.lower())
+    address_codes, address_text = _distinct_text(column(records, "address"))
     hanzi = _broadcast(name.codes, is_hanzi.to_numpy(bool, na_value=False), False)
     given, family = _latin_parts(records, hanzi)
 
@@ -273,13 +280,26 @@ def prepare(records: pd.DataFrame) -> Features:
         birth_month=_broadcast(date_codes, parsed.dt.month.fillna(0).to_numpy(np.int32), 0),
         birth_day=_broadcast(date_codes, parsed.dt.day.fillna(0).to_numpy(np.int32), 0),
         gender=_broadcast(gender_codes, gender_values, -1).astype(np.int8),
+        birth_digits=_derive(
+            date_codes, pd.Series(parsed.dt.strftime("%Y%m%d"), dtype=object).where(parsed.notna())
+        ),
         mobile=mobile,
         mobile_digits=_derive(mobile.codes, _sorted_characters(mobile.values)),
-        email=_text_codes(column(records, "email"), lambda t: t.str.lower()),
-        address=_text_codes(
-            column(records, "address"), lambda t: t.str.replace(r"\s+", "", regex=True)
+        phone_other=_text_codes(column(records, "phone_other")),
+        email=email,
+        email_local=_derive(
+            email.codes, pd.Series(email.values, dtype="string").str.split("@").str[0]
+        ),
+        address=_derive(address_codes, address_text.str.replace(r"\s+", "", regex=True)),
+        address_words=_derive(
+            address_codes,
+            address_text.str.lower().str.replace(r"[^\w]+", " ", regex=True).str.strip(),
         ),
         city=_text_codes(column(records, "city"), lambda t: t.str.removesuffix("市")),
+        postcode=_text_codes(
+            column(records, "postal_code"),
+            lambda t: t.str.upper().str.replace(r"\s+", "", regex=True),
+        ),
         given=given,
         family=family,
         given_sound=_sound(given, latin.given_sound),
