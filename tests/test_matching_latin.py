@@ -112,3 +112,31 @@ def test_one_of_two_spanish_surnames_agrees_with_both() -> None:
         "latin_different",
         "latin_family_only",
     ]
+
+
+def test_namesakes_of_one_household_stay_apart_by_birth_year_and_gender() -> None:
+    """A father and his son of one name (Jr./Sr.) at one address, and an initial that a
+    man's record shares with a woman of his household, are two people however alike the rest;
+    a birth date one keystroke off is still the same man."""
+    home = {"address": "8 Norris Stravenue", "city": "Jacobstad", "phone_other": "+13344450815"}
+    records = _records(
+        [
+            {"full_name": "David Green", "birth_date": "1977-11-21", "gender": "M", **home},
+            {"full_name": "David Green", "birth_date": "1977-11-21", "gender": "M", **home},
+            {"full_name": "David Green", "birth_date": "2002-09-16", "gender": "M", **home},
+            {"full_name": "David Green", "birth_date": "2002-09-16", "gender": "M", **home},
+            {"full_name": "David Green", "birth_date": "1977-11-12", "gender": "M", **home},
+            {"full_name": "D. Green", "gender": "F", **home},
+            {"full_name": "Diana Green", "birth_date": "1979-01-30", "gender": "F", **home},
+        ]
+    )
+    pairs = match_records(records).pairs
+    decision = {
+        (int(a.split(":")[1]), int(b.split(":")[1])): d
+        for a, b, d in zip(pairs["left_key"], pairs["right_key"], pairs["decision"], strict=True)
+    }
+    assert decision[(0, 2)] == decision[(1, 3)] == "cannot_link"  # father and son
+    assert decision[(0, 4)] != "cannot_link"  # a transposed day: a typo, not another man
+    assert decision[(0, 1)] != "cannot_link"
+    assert decision[(0, 5)] == decision[(2, 5)] == "cannot_link"  # D. Green is a woman
+    assert decision[(5, 6)] != "cannot_link"  # she may be Diana

@@ -108,13 +108,36 @@ def _cluster(
     )
 
 
+_FAMILY_AGREES = [
+    level("name", name)
+    for name in ("latin_family_only", "latin_initial", "latin_similar", "latin_exact")
+]
+
+
 def _with_households(
     cannot: tuple[np.ndarray, np.ndarray], levels: pd.DataFrame, left: np.ndarray, right: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cannot-link pairs plus those one family name with two unrelated given names marks as
-    two people: spouses, parents and children share an address and a phone, which no score
-    may outweigh (SPEC §4). Cannot-links also stop a chain through an initial (A. Walker)."""
-    household = levels["name"].to_numpy() == level("name", "latin_family_only")
+    """Cannot-link pairs plus those under one family name that are two people: spouses,
+    parents and children share an address and a phone, which no score may outweigh (SPEC §4).
+
+    Under one family name, two people are told by unrelated given names; by birth dates of
+    different years that no typo or day/month swap explains (a father and his son of the
+    same name, Jr. and Sr.); or, where a given name is only an initial, by gender (J. Pacheco,
+    a man, is not Jamie Pacheco, a woman, at the same address). Cannot-links also stop a chain
+    through an initial (A. Walker) or through a record that lacks the birth date. A pair
+    sharing an id number exactly is one person whatever its names say, and so is one sharing
+    an e-mail and a birth date (only twins share a family name and a birth date, and they
+    do not share a mailbox): its given names are spellings the comparison did not know."""
+    name = levels["name"].to_numpy()
+    family = np.isin(name, _FAMILY_AGREES)
+    household = (name == level("name", "latin_family_only")) & ~(
+        (levels["email"].to_numpy() == level("email", "exact"))
+        & (levels["birth_date"].to_numpy() == level("birth_date", "exact"))
+    )
+    household |= family & (levels["birth_date"].to_numpy() == level("birth_date", "different"))
+    household |= (name == level("name", "latin_initial")) & (
+        levels["gender"].to_numpy() == level("gender", "disagree")
+    )
     household &= levels["id"].to_numpy() != level("id", "exact")  # one document: one person
     return np.r_[cannot[0], left[household]], np.r_[cannot[1], right[household]]
 
