@@ -140,3 +140,32 @@ def test_namesakes_of_one_household_stay_apart_by_birth_year_and_gender() -> Non
     assert decision[(0, 1)] != "cannot_link"
     assert decision[(0, 5)] == decision[(2, 5)] == "cannot_link"  # D. Green is a woman
     assert decision[(5, 6)] != "cannot_link"  # she may be Diana
+
+
+def test_training_rules_are_added_for_comparisons_no_rule_leaves_free() -> None:
+    """Records with a name, a birth date and a postcode only: every prediction rule blocks on
+    the name or the birth date, so a postcode rule trains both, and its pairs are not scored."""
+    rng = np.random.default_rng(5)
+    given = ["anna", "otto", "eva", "paul", "lena", "max", "ida", "jan", "mia", "tom"]
+    family = ["berg", "lang", "roth", "kern", "voss", "hahn", "wolf", "beck", "graf", "wirth"]
+    rows = []
+    for person in range(60):
+        name = f"{given[person % 10].title()} {family[person // 6].title()}"
+        born = f"19{50 + person % 40}-0{1 + person % 9}-1{person % 10}"
+        postcode = f"{10000 + person * 7}"
+        for _ in range(2):
+            typo = rng.random() < 0.2
+            rows.append(
+                {
+                    "full_name": name + ("e" if typo else ""),
+                    "birth_date": born,
+                    "postal_code": postcode,
+                }
+            )
+    result = match_records(_records(rows))
+    training = result.parameters["training"]
+    assert "train_postcode" in training["training_only_rules"]
+    assert result.parameters["comparisons"]["name"]["teaching_pairs"] > 0
+    assert result.parameters["comparisons"]["birth_date"]["teaching_pairs"] > 0
+    assert not result.parameters["model_check"]["degenerate"]
+    assert not result.pairs["rules"].astype(str).str.contains("train_").any()

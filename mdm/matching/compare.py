@@ -422,6 +422,23 @@ COMPARATORS: dict[str, Callable[[Features, np.ndarray, np.ndarray], np.ndarray]]
 }
 
 
+def comparable(f: Features) -> dict[str, bool]:
+    """Per comparison: do at least two records hold what it compares?"""
+
+    def held(present: np.ndarray) -> bool:
+        return int(np.count_nonzero(present)) >= 2
+
+    return {
+        "name": held(f.name.codes >= 0),
+        "id": held(f.id_number.codes >= 0),
+        "birth_date": held(f.birth_year > 0),
+        "mobile": held((f.mobile.codes >= 0) | (f.phone_other.codes >= 0)),
+        "email": held(f.email.codes >= 0),
+        "gender": held(f.gender >= 0),
+        "address": held((f.address.codes >= 0) | (f.city.codes >= 0) | (f.postcode.codes >= 0)),
+    }
+
+
 def compare(f: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame:
     """Level codes (int8, -1 = null) per comparison for the pairs (left[i], right[i])."""
     left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)

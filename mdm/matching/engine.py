@@ -10,9 +10,15 @@ import numpy as np
 import pandas as pd
 
 from mdm.matching.arrays import pair_codes
-from mdm.matching.blocking import DEFAULT_RULES, Blocking, BlockingRule, candidate_pairs
+from mdm.matching.blocking import (
+    DEFAULT_RULES,
+    Blocking,
+    BlockingRule,
+    candidate_pairs,
+    training_rules,
+)
 from mdm.matching.cluster import cluster
-from mdm.matching.compare import COMPARISONS, compare, level
+from mdm.matching.compare import COMPARISONS, comparable, compare, level
 from mdm.matching.features import Features, prepare
 from mdm.matching.keys import record_keys
 from mdm.matching.model import explain, score, term_frequencies
@@ -159,20 +165,42 @@ def match_records(
     features = prepare(records)
     must = _positions(records.index, must_link)
     cannot = _positions(records.index, cannot_link)
+    steward = (np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]])
     blocking = candidate_pairs(
-        features,
-        rules=DEFAULT_RULES,
-        max_block_size=settings.max_block_size,
-        extra=(np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]]),
+        features, rules=DEFAULT_RULES, max_block_size=settings.max_block_size, extra=steward
     )
-    left = blocking.pairs["left"].to_numpy()
-    right = blocking.pairs["right"].to_numpy()
-    rule_mask = blocking.pairs["rule_mask"].to_numpy()
-
-    levels = compare(features, left, right)
+    # Every comparison needs pairs that teach it: rules that only train where no prediction
+    # rule leaves one free (blocking.TRAINING_RULES); their pairs are fitted on, then dropped.
+    train_only = training_rules(
+        blocking.pairs_per_rule,
+        DEFAULT_RULES,
+        comparable(features),
+        features,
+        settings.max_block_size,
+    )
+    fitting = blocking
+    if train_only:
+        fitting = candidate_pairs(
+            features,
+            rules=DEFAULT_RULES + train_only,
+            max_block_size=settings.max_block_size,
+            extra=steward,
+        )
+    left = fitting.pairs["left"].to_numpy()
+    levels = compare(features, left, fitting.pairs["right"].to_numpy())
     tf = term_frequencies(features, left, levels)
     training = TrainingSettings(u_sample_pairs=settings.u_sample_pairs, seed=settings.seed)
-    parameters = fit(features, levels, tf, rule_mask, blocking.rules, training)
+    rule_mask = fitting.pairs["rule_mask"].to_numpy()
+    parameters = fit(features, levels, tf, rule_mask, fitting.rules, training)
+    parameters["training"]["training_only_rules"] = [rule.name for rule in train_only]
+    if train_only:
+        # Both unions are sorted by pair code, so the predicted pairs keep blocking's order.
+        training_bits = ((1 << len(train_only)) - 1) << len(DEFAULT_RULES)
+        predicted = (rule_mask & ~training_bits) != 0
+        levels = levels.loc[predicted].reset_index(drop=True)
+        tf = term_frequencies(features, blocking.pairs["left"].to_numpy(), levels)
+    left = blocking.pairs["left"].to_numpy()
+    right = blocking.pairs["right"].to_numpy()
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
     cannot = _with_households(cannot, levels, left, right)
