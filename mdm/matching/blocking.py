@@ -114,6 +114,19 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
         lambda f: combine(f.given_sound.codes, f.family_sound.codes, _birth_date(f)),
         ("name", "birth_date"),
     ),
+    # A latin name's sound alone, for the records whose city is mistyped and that share no
+    # birth date (a list without one); and a family name's sound within a postcode, for a
+    # given name mistyped, a nickname or an initial where the city is mistyped too.
+    BlockingRule(
+        "latin_name_sound",
+        lambda f: combine(f.given_sound.codes, f.family_sound.codes),
+        ("name",),
+    ),
+    BlockingRule(
+        "postcode_family_sound",
+        lambda f: combine(f.postcode.codes, f.family_sound.codes),
+        ("name", "address"),
+    ),
 )
 
 
@@ -126,11 +139,6 @@ TRAINING_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("train_postcode", lambda f: f.postcode.codes, ("address",)),
     BlockingRule("train_birth_date", _birth_date, ("birth_date",)),
     BlockingRule("train_phone", lambda f: f.phone_other.codes, ("mobile", "address")),
-    BlockingRule(
-        "train_name_sound",
-        lambda f: combine(f.given_sound.codes, f.family_sound.codes),
-        ("name",),
-    ),
     BlockingRule("train_city", lambda f: f.city.codes, ("address",)),
 )
 

@@ -209,6 +209,11 @@ def _latin_parts(records: pd.DataFrame, hanzi: np.ndarray) -> tuple[Codes, Codes
     return out[0], out[1]
 
 
+def postcode_text(text: pd.Series) -> pd.Series:
+    """A postcode as compared: uppercase, spaces removed (wd1 9xx = WD19XX)."""
+    return text.str.upper().str.replace(r"\s+", "", regex=True)
+
+
 def _sound(codes: Codes, encode: Callable[[str], str]) -> Codes:
     return _derive(codes.codes, pd.Series([encode(v) or None for v in codes.values], dtype=object))
 
@@ -296,10 +301,7 @@ def prepare(records: pd.DataFrame) -> Features:
             address_text.str.lower().str.replace(r"[^\w]+", " ", regex=True).str.strip(),
         ),
         city=_text_codes(column(records, "city"), lambda t: t.str.removesuffix("市")),
-        postcode=_text_codes(
-            column(records, "postal_code"),
-            lambda t: t.str.upper().str.replace(r"\s+", "", regex=True),
-        ),
+        postcode=_text_codes(column(records, "postal_code"), postcode_text),
         given=given,
         family=family,
         given_sound=_sound(given, latin.given_sound),
