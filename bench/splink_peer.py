@@ -38,6 +38,8 @@ class PeerResult:
     seconds: float  # training + prediction + clustering, excluding the input frame
     # threshold -> record_key -> cluster id, for every threshold asked for
     by_threshold: dict[float, pd.Series] = field(default_factory=dict)
+    # EM sessions Splink could not finish (an m underflowing), reported beside its figures
+    skipped_sessions: tuple[str, ...] = ()
 
 
 def splink_input(records: pd.DataFrame) -> pd.DataFrame:
@@ -230,8 +232,14 @@ def run_splink(
             block_on("name_pinyin_sorted", "birth_year"),
         )
     )
+    skipped = []
     for rule in sessions:
-        training.estimate_parameters_using_expectation_maximisation(rule)
+        try:
+            training.estimate_parameters_using_expectation_maximisation(rule)
+        except ValueError as exc:  # Splink 5 rejects an m that underflows below 1e-300
+            if "below the minimum allowed value" not in str(exc):
+                raise
+            skipped.append(rule.get_blocking_rule("duckdb").blocking_rule_sql)
     predictions = linker.inference.predict(threshold_match_probability=min(0.5, *thresholds))
     by_threshold = {}
     for threshold in thresholds:
@@ -251,4 +259,5 @@ def run_splink(
         pairs=int(pairs),
         seconds=seconds,
         by_threshold=by_threshold,
+        skipped_sessions=tuple(skipped),
     )
