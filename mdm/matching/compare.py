@@ -359,17 +359,6 @@ def compare_gender(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarr
     ).astype(np.int8)
 
 
-def _house_numbers(words: np.ndarray) -> np.ndarray:
-    """The numbers of each address, in order, as one string ('' when it has none)."""
-    numbers = np.frompyfunc(lambda text: " ".join(w for w in text.split() if w.isdigit()), 1, 1)
-    return np.asarray(numbers(words), dtype=object) if len(words) else words
-
-
-def _street_words(words: np.ndarray) -> np.ndarray:
-    strip = np.frompyfunc(lambda text: " ".join(w for w in text.split() if not w.isdigit()), 1, 1)
-    return np.asarray(strip(words), dtype=object) if len(words) else words
-
-
 def compare_address(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Whole addresses where both have one, else postcode and city.
 
@@ -385,17 +374,20 @@ def compare_address(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndar
     out[both & same_city] = level("address", "same_city")
     out[both & same_postcode] = level("address", "same_postcode")
     idx = np.flatnonzero(both & ~exact)
-    words_l, words_r = f.address_words.take(left[idx]), f.address_words.take(right[idx])
-    numbers_l, numbers_r = _house_numbers(words_l), _house_numbers(words_r)
-    same_number = (numbers_l == numbers_r) & (numbers_l != "")
-    at = np.flatnonzero(same_number)
-    street = _scores(fuzz.token_set_ratio, _street_words(words_l[at]), _street_words(words_r[at]))
+    numbers_l = f.house_number.codes[left[idx]]
+    numbers_r = f.house_number.codes[right[idx]]
+    at = np.flatnonzero((numbers_l == numbers_r) & (numbers_l >= 0))
+    street = _scores(
+        fuzz.token_set_ratio,
+        f.street_words.take(left[idx[at]]),
+        f.street_words.take(right[idx[at]]),
+    )
     out[idx[at[street >= STREET_WORDS_SIMILAR]]] = level("address", "number_street")
     # Addresses are compared without spacing, so for Chinese text (no spaces between tokens) the
     # token-set ratio is the plain ratio; a latin address still tolerates a typo. Two different
     # house numbers on one street are neighbours, however alike the rest.
     similar = _scores(fuzz.ratio, f.address.take(left[idx]), f.address.take(right[idx]))
-    neighbours = (numbers_l != numbers_r) & (numbers_l != "") & (numbers_r != "")
+    neighbours = (numbers_l != numbers_r) & (numbers_l >= 0) & (numbers_r >= 0)
     out[idx[(similar >= ADDRESS_SIMILAR) & ~neighbours]] = level("address", "fuzzy")
     out[exact] = level("address", "exact")
 

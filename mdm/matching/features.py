@@ -76,7 +76,8 @@ class Features:
     email: Codes
     email_local: Codes  # the part before the @, lowercase
     address: Codes  # whitespace removed
-    address_words: Codes  # lowercase words, punctuation dropped: street number and tokens
+    house_number: Codes  # the address's numbers (words of digits), in order
+    street_words: Codes  # its other words, lowercase, punctuation dropped
     city: Codes  # without the 市 suffix that some channels drop
     postcode: Codes  # uppercase, spaces removed
     given: Codes  # latin names only: lowercase given name (latin.py), "c" for an initial
@@ -258,6 +259,9 @@ def prepare(records: pd.DataFrame) -> Features:
     mobile = _text_codes(column(records, "mobile"))
     email = _text_codes(column(records, "email"), lambda t: t.str.lower())
     address_codes, address_text = _distinct_text(column(records, "address"))
+    words = address_text.str.lower().str.replace(r"[^\w]+", " ", regex=True).str.split()
+    numbers = [" ".join(w for w in ws if w.isdigit()) or None for ws in words]
+    street = [" ".join(w for w in ws if not w.isdigit()) or None for ws in words]
     hanzi = _broadcast(name.codes, is_hanzi.to_numpy(bool, na_value=False), False)
     given, family = _latin_parts(records, hanzi)
 
@@ -296,10 +300,8 @@ def prepare(records: pd.DataFrame) -> Features:
             email.codes, pd.Series(email.values, dtype="string").str.split("@").str[0]
         ),
         address=_derive(address_codes, address_text.str.replace(r"\s+", "", regex=True)),
-        address_words=_derive(
-            address_codes,
-            address_text.str.lower().str.replace(r"[^\w]+", " ", regex=True).str.strip(),
-        ),
+        house_number=_derive(address_codes, pd.Series(numbers, dtype=object)),
+        street_words=_derive(address_codes, pd.Series(street, dtype=object)),
         city=_text_codes(column(records, "city"), lambda t: t.str.removesuffix("市")),
         postcode=_text_codes(column(records, "postal_code"), postcode_text),
         given=given,
