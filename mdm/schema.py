@@ -102,12 +102,20 @@ DERIVED_FIELDS: tuple[str, ...] = (
     "unparsed_fields",  # space-separated canonical fields whose non-empty raw value did not parse
 )
 
+# National identity numbers by their code, each validated by python-stdnum
+# (mdm/standardize/ids.py NATIONAL_IDS): populations beyond China carry them.
+NATIONAL_ID_TYPES: tuple[str, ...] = (
+    "ES_DNI", "ES_NIE", "FR_NIR", "DE_IDNR", "IT_CODICEFISCALE", "PL_PESEL", "PT_CC",
+    "SE_PERSONNUMMER", "FI_HETU", "NO_FODSELSNUMMER", "BE_NN", "NL_BSN", "BR_CPF",
+    "IN_AADHAAR", "MX_CURP", "KR_RRN", "DK_CPR", "US_SSN",
+)  # fmt: skip
 ID_TYPES: tuple[str, ...] = (
     "CN_RID",
     "PASSPORT",
     "HKMO_PERMIT",
     "TW_PERMIT",
     "FOREIGN_PR",
+    *NATIONAL_ID_TYPES,
     "OTHER",
 )
 RISK_LEVELS: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5")

@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_keys_survive_storage_and_other_schemes_are_flagged() -> None:
     records = synthetic_records(40, seed=5)
     dated = records[records["birth_date"].notna() & records["city"].notna()]
-    latin = dated.iloc[[0]].assign(full_name="John Smith", name_key="john smith")
+    latin = dated.iloc[[0]].assign(
+        full_name="John Smith", name_key="john smith", postal_code="WD1 9XX"
+    )
     keys = record_keys(pd.concat([records, latin.set_axis(["latin:1"])]))
     blobs: list[bytes | None] = list(to_bytes(keys))
     other_scheme = np.frombuffer(blobs[1], dtype="<i8").copy()

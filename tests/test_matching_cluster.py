@@ -98,6 +98,15 @@ def test_two_different_resident_ids_never_merge_whatever_the_score() -> None:
     assert labels[0] != labels[1]
 
 
+def test_ids_of_different_kinds_never_conflict() -> None:
+    # one person's resident id (kind 0) and Spanish NIE (kind 1); another's NIE
+    left, right, probability = np.array([0, 1]), np.array([1, 2]), np.array([1.0, 0.999])
+    identity, kind = np.array([7, 8, 9]), np.array([0, 1, 1])
+    labels = cluster(3, left, right, probability, threshold=0.99, identity=identity,
+                     identity_kind=kind)  # fmt: skip
+    assert labels.tolist() == [0, 0, 2]
+
+
 def test_chain_through_a_record_without_id_does_not_join_two_ids() -> None:
     # A (id 1) ~ B (no id) ~ C (id 2): the stronger edge wins B, the other is refused.
     labels = cluster(

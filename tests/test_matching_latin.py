@@ -85,3 +85,87 @@ def test_a_degenerate_model_is_reported_and_falls_back(caplog: pytest.LogCapture
     assert any("lambda at its floor" in reason for reason in check["reasons"])
     assert "matching model degenerate: lambda at its floor" in caplog.text
     assert result.parameters["lambda"] == pytest.approx(1 / 4)  # the default model's 1/n
+
+
+def test_one_of_two_spanish_surnames_agrees_with_both() -> None:
+    """A form with room for one surname, a full name (its middle word kept with the family
+    name), a second given name left off, still meet the register; another family does not."""
+    records = _records(
+        [
+            {"full_name": "Ruth Moll Barceló", "given_name": "Ruth", "family_name": "Moll Barceló"},
+            {"full_name": "RUTH MOLL"},
+            {"full_name": "Ruth Moll Barceló"},  # split as Ruth / Moll Barceló
+            {"full_name": "Moll Barcelo, Ruth Ana"},  # a second given name
+            {"full_name": "Ruth Mlol Barceló"},  # a typo in one surname
+            {"full_name": "Ruth Mollet Vidal"},
+            {"full_name": "Ana Moll Barceló"},  # a sister
+        ]
+    )
+    f = prepare(records)
+    levels = compare(f, np.zeros(6, dtype=int), np.arange(1, 7))
+    names = [COMPARISONS["name"][code] for code in levels["name"]]
+    assert names == [
+        "latin_similar",
+        "latin_exact",
+        "latin_similar",
+        "latin_similar",
+        "latin_different",
+        "latin_family_only",
+    ]
+
+
+def test_namesakes_of_one_household_stay_apart_by_birth_year_and_gender() -> None:
+    """A father and his son of one name (Jr./Sr.) at one address, and an initial that a
+    man's record shares with a woman of his household, are two people however alike the rest;
+    a birth date one keystroke off is still the same man."""
+    home = {"address": "8 Norris Stravenue", "city": "Jacobstad", "phone_other": "+13344450815"}
+    records = _records(
+        [
+            {"full_name": "David Green", "birth_date": "1977-11-21", "gender": "M", **home},
+            {"full_name": "David Green", "birth_date": "1977-11-21", "gender": "M", **home},
+            {"full_name": "David Green", "birth_date": "2002-09-16", "gender": "M", **home},
+            {"full_name": "David Green", "birth_date": "2002-09-16", "gender": "M", **home},
+            {"full_name": "David Green", "birth_date": "1977-11-12", "gender": "M", **home},
+            {"full_name": "D. Green", "gender": "F", **home},
+            {"full_name": "Diana Green", "birth_date": "1979-01-30", "gender": "F", **home},
+        ]
+    )
+    pairs = match_records(records).pairs
+    decision = {
+        (int(a.split(":")[1]), int(b.split(":")[1])): d
+        for a, b, d in zip(pairs["left_key"], pairs["right_key"], pairs["decision"], strict=True)
+    }
+    assert decision[(0, 2)] == decision[(1, 3)] == "cannot_link"  # father and son
+    assert decision[(0, 4)] != "cannot_link"  # a transposed day: a typo, not another man
+    assert decision[(0, 1)] != "cannot_link"
+    assert decision[(0, 5)] == decision[(2, 5)] == "cannot_link"  # D. Green is a woman
+    assert decision[(5, 6)] != "cannot_link"  # she may be Diana
+
+
+def test_training_rules_are_added_for_comparisons_no_rule_leaves_free() -> None:
+    """Records with a name, a birth date and a postcode only: every prediction rule blocks on
+    the name or the birth date, so a postcode rule trains both, and its pairs are not scored."""
+    rng = np.random.default_rng(5)
+    given = ["anna", "otto", "eva", "paul", "lena", "max", "ida", "jan", "mia", "tom"]
+    family = ["berg", "lang", "roth", "kern", "voss", "hahn", "wolf", "beck", "graf", "wirth"]
+    rows = []
+    for person in range(60):
+        name = f"{given[person % 10].title()} {family[person // 6].title()}"
+        born = f"19{50 + person % 40}-0{1 + person % 9}-1{person % 10}"
+        postcode = f"{10000 + person * 7}"
+        for _ in range(2):
+            typo = rng.random() < 0.2
+            rows.append(
+                {
+                    "full_name": name + ("e" if typo else ""),
+                    "birth_date": born,
+                    "postal_code": postcode,
+                }
+            )
+    result = match_records(_records(rows))
+    training = result.parameters["training"]
+    assert "train_postcode" in training["training_only_rules"]
+    assert result.parameters["comparisons"]["name"]["teaching_pairs"] > 0
+    assert result.parameters["comparisons"]["birth_date"]["teaching_pairs"] > 0
+    assert not result.parameters["model_check"]["degenerate"]
+    assert not result.pairs["rules"].astype(str).str.contains("train_").any()

@@ -6,8 +6,12 @@ import datetime as dt
 
 import pytest
 
+from mdm.schema import NATIONAL_ID_TYPES
+from mdm.standardize.codes import parse_id_type
 from mdm.standardize.emails import Email, normalize_email
 from mdm.standardize.ids import (
+    CHECKED_ID_TYPES,
+    NATIONAL_IDS,
     NormalizedId,
     birth_date_from_digits,
     normalize_id,
@@ -145,6 +149,13 @@ def test_normalize_resident_id(raw: object, expected: NormalizedId) -> None:
         ("FOREIGN_PR", "USA123456789012", "USA123456789012", True),
         ("FOREIGN_PR", "123", "123", False),
         ("OTHER", "军字第123号", "123", None),  # no format to check
+        # national identity numbers, checked by python-stdnum
+        ("ES_DNI", "12345678-z", "12345678Z", True),
+        ("ES_DNI", "12345678", "12345678", False),  # the check letter left off
+        ("ES_DNI", "12345679Z", "12345679Z", False),  # a digit mistyped
+        ("ES_NIE", "x-1234567-l", "X1234567L", True),
+        ("FR_NIR", "2 69 05 49 588 157 80", "269054958815780", True),
+        ("US_SSN", "536-90-4399", "536904399", True),
     ],
 )
 def test_normalize_id_other_documents(
@@ -154,6 +165,20 @@ def test_normalize_id_other_documents(
     assert (normalized.id_type, normalized.number, normalized.valid) == (id_type, number, valid)
     assert normalized.masked is False
     assert normalized.birth_date is None
+
+
+@pytest.mark.parametrize(
+    ("written", "id_type"),
+    [("ES_DNI", "ES_DNI"), ("es-dni", "ES_DNI"), ("fr_nir", "FR_NIR"), ("DNI", "OTHER")],
+)
+def test_national_id_types_are_named_by_their_code(written: str, id_type: str) -> None:
+    assert parse_id_type(written) == id_type
+
+
+def test_every_national_id_type_has_its_validator() -> None:
+    assert set(NATIONAL_IDS) == set(NATIONAL_ID_TYPES)
+    assert {"CN_RID", "ES_DNI", "FR_NIR"} <= CHECKED_ID_TYPES
+    assert "US_SSN" not in CHECKED_ID_TYPES  # no check digit: never a veto
 
 
 def test_normalize_id_dispatches_resident_ids() -> None:

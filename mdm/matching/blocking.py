@@ -114,7 +114,56 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
         lambda f: combine(f.given_sound.codes, f.family_sound.codes, _birth_date(f)),
         ("name", "birth_date"),
     ),
+    # A latin name's sound alone, for the records whose city is mistyped and that share no
+    # birth date (a list without one); and a family name's sound within a postcode, for a
+    # given name mistyped, a nickname or an initial where the city is mistyped too.
+    BlockingRule(
+        "latin_name_sound",
+        lambda f: combine(f.given_sound.codes, f.family_sound.codes),
+        ("name",),
+    ),
+    BlockingRule(
+        "postcode_family_sound",
+        lambda f: combine(f.postcode.codes, f.family_sound.codes),
+        ("name", "address"),
+    ),
 )
+
+
+# Rules that only train (their pairs teach m, and are neither scored nor merged), chosen by
+# training_rules where no prediction rule leaves a comparison free on the records at hand:
+# a population mapping name, birth date and postcode only has every pair found by its name or
+# birth date, so those two would teach nothing. Each is one field people keep, on which
+# strangers rarely meet and relatives often do (hence the address where a home is shared).
+TRAINING_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("train_postcode", lambda f: f.postcode.codes, ("address",)),
+    BlockingRule("train_birth_date", _birth_date, ("birth_date",)),
+    BlockingRule("train_phone", lambda f: f.phone_other.codes, ("mobile", "address")),
+    BlockingRule("train_city", lambda f: f.city.codes, ("address",)),
+)
+
+
+def training_rules(
+    pairs_per_rule: dict[str, int],
+    rules: tuple[BlockingRule, ...],
+    comparable: dict[str, bool],
+    features: Features,
+    max_block_size: int,
+) -> tuple[BlockingRule, ...]:
+    """TRAINING_RULES that leave free the comparisons (``comparable``: some records hold the
+    field) that no rule which found pairs leaves free, the first that finds pairs for each."""
+    found = [rule for rule in rules if pairs_per_rule.get(rule.name, 0) > 0]
+    chosen: list[BlockingRule] = []
+    for comparison, present in comparable.items():
+        if not present or any(comparison not in r.implicates for r in [*found, *chosen]):
+            continue
+        for rule in TRAINING_RULES:
+            if comparison in rule.implicates or rule in chosen:
+                continue
+            if len(block_pairs(rule.key(features), max_block_size)[0]):
+                chosen.append(rule)
+                break
+    return tuple(chosen)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Clusters from scored pairs: connected components that never join two different people.
 
 Merge edges are taken by descending probability into a union-find that refuses any union putting
-two different hard identities (valid resident ids) or a cannot-link pair into one cluster, so a
-chain A~B~C cannot join A and C when their ids differ. Steward must-links go first and override
+two different hard identities of one kind (valid resident ids, valid national ids of one type)
+or a cannot-link pair into one cluster, so a chain A~B~C cannot join A and C when their ids
+differ. Identities of different kinds never conflict: one person may hold a Spanish NIE and a
+Chinese resident ID. Steward must-links go first and override
 scores (and ids: the steward has seen the documents), but not a cannot-link.
 
 Most components hold no conflict at all, and for those the greedy order cannot matter, so plain
@@ -27,11 +29,14 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 class _ConstrainedUnionFind:
-    def __init__(self, identity: np.ndarray, cannot_link: tuple[np.ndarray, np.ndarray]) -> None:
+    def __init__(
+        self, identity: np.ndarray, span: int, cannot_link: tuple[np.ndarray, np.ndarray]
+    ) -> None:
         self.parent: dict[int, int] = {}
         self.identities: dict[int, set[int]] = {}
         self.forbidden: dict[int, set[int]] = {}
-        self.identity = identity
+        self.identity = identity  # kind * span + code, -1 = none
+        self.span = span
         for a, b in zip(cannot_link[0].tolist(), cannot_link[1].tolist(), strict=True):
             self.forbidden.setdefault(a, set()).add(b)
             self.forbidden.setdefault(b, set()).add(a)
@@ -56,8 +61,10 @@ class _ConstrainedUnionFind:
         if root_a == root_b:
             return
         ids_a, ids_b = self.identities[root_a], self.identities[root_b]
-        if check_identity and ids_a and ids_b and len(ids_a | ids_b) > 1:
-            return
+        if check_identity and ids_a and ids_b:
+            both = ids_a | ids_b
+            if len(both) > len({ident // self.span for ident in both}):
+                return  # two different identities of one kind
         if any(self.find(x) == root_b for x in self.forbidden[root_a]):
             return
         if len(ids_a) + len(self.forbidden[root_a]) < len(ids_b) + len(self.forbidden[root_b]):
@@ -68,14 +75,19 @@ class _ConstrainedUnionFind:
 
 
 def _conflicted(
-    component: np.ndarray, identity: np.ndarray, cannot_link: tuple[np.ndarray, np.ndarray]
+    component: np.ndarray,
+    identity: np.ndarray,
+    span: int,
+    cannot_link: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """Component ids holding two different identities or both ends of a cannot-link."""
+    """Component ids holding two different identities of one kind or both ends of a
+    cannot-link."""
     has_id = identity >= 0
-    span = int(identity.max(initial=0)) + 1
-    distinct = np.unique(component[has_id] * span + identity[has_id])
-    comp_ids, id_counts = np.unique(distinct // span, return_counts=True)
-    bad = comp_ids[id_counts > 1]
+    distinct = pd.DataFrame(
+        {"component": component[has_id], "identity": identity[has_id]}
+    ).drop_duplicates()
+    per_kind = distinct.groupby([distinct["component"], distinct["identity"] // span]).size()
+    bad = np.unique(per_kind.index.get_level_values(0)[per_kind.to_numpy() > 1].to_numpy())
     a, b = cannot_link
     return np.union1d(bad, component[a][component[a] == component[b]])
 
@@ -88,6 +100,7 @@ def cluster(
     *,
     threshold: float,
     identity: np.ndarray | None = None,
+    identity_kind: np.ndarray | None = None,
     must_link: tuple[np.ndarray, np.ndarray] = EMPTY,
     cannot_link: tuple[np.ndarray, np.ndarray] = EMPTY,
     rank: np.ndarray | None = None,
@@ -95,18 +108,22 @@ def cluster(
     """Per record position, the position of its cluster's representative: the member with the
     smallest ``rank`` (default: the smallest position).
 
-    ``identity`` is a per-record code of a hard identifier (-1 = none): records with different
-    codes never share a cluster except through a must-link.
+    ``identity`` is a per-record code of a hard identifier (-1 = none), ``identity_kind`` its
+    kind (default: one kind): records with different codes of one kind never share a cluster
+    except through a must-link.
     """
     identity = np.full(n, -1, dtype=np.int64) if identity is None else identity
+    span = int(identity.max(initial=0)) + 1
+    if identity_kind is not None:
+        identity = np.where(identity >= 0, (identity_kind + 1) * span + identity, -1)
     merge = probability >= threshold
     edge_left = np.r_[must_link[0], left[merge]].astype(np.int64)
     edge_right = np.r_[must_link[1], right[merge]].astype(np.int64)
     component = components(n, edge_left, edge_right)
 
-    bad = _conflicted(component, identity, cannot_link)
+    bad = _conflicted(component, identity, span, cannot_link)
     if len(bad):
-        uf = _ConstrainedUnionFind(identity, cannot_link)
+        uf = _ConstrainedUnionFind(identity, span, cannot_link)
         in_bad = np.isin(component[must_link[0]], bad)
         for a, b in zip(must_link[0][in_bad].tolist(), must_link[1][in_bad].tolist(), strict=True):
             uf.union(a, b, check_identity=False)

@@ -48,23 +48,51 @@ COMPARISON_MODES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "id": {
         "unmasked": (
-            "conflict",  # two different valid resident ids: hard evidence of two people
+            # two different valid ids of one type unique per person with a check digit
+            # (resident ids, ES_DNI …): hard evidence of two people
+            "conflict",
             "different",
-            "typo",  # one substitution or transposition, a side failing its check digit
+            "typo",  # one edit apart (a substitution, transposition, a check letter left
+            # off), unless both pass a check digit, which one edit cannot keep passing
             "exact",
         ),
         "masked": ("masked_different", "masked_compatible"),  # visible first 6 + last 4
     },
     "birth_date": {
-        "date": ("different", "same_year", "day_month_swapped", "exact"),
+        "date": (
+            "different",
+            "same_year",
+            "typo",  # YYYYMMDD one keystroke apart: 1978/1987, 12/13, a digit mistyped
+            "day_month_swapped",
+            "exact",
+        ),
         "year": ("year_different", "year_agrees"),  # a side knows only the year
     },
-    "mobile": {"mobile": ("different", "one_edit", "exact")},
-    "email": {"email": ("different", "exact")},
+    "mobile": {
+        "mobile": ("different", "one_edit", "exact"),
+        # A side lacks a mobile: any phone of one (mobile, landline) against any of the other.
+        # A landline is often a household's, so this mode weighs apart from mobiles.
+        "any_phone": ("phones_different", "phone_shared"),
+    },
+    "email": {
+        "email": (
+            "different",
+            "local_similar",  # the local parts one edit apart or equal: a re-typed address
+            "exact",
+        )
+    },
     "gender": {"gender": ("disagree", "agree")},
     "address": {
-        "address": ("different", "same_city", "fuzzy", "exact"),
-        "city": ("city_different", "city_agrees"),  # an address missing: cities compared
+        "address": (
+            "different",
+            "same_city",
+            "same_postcode",
+            "number_street",  # same house number, street words agree (Calle / C/, a typo)
+            "fuzzy",
+            "exact",
+        ),
+        # an address missing: postcode and city compared
+        "city": ("city_different", "city_typo", "city_agrees", "postcode_agrees"),
     },
 }
 COMPARISONS: dict[str, tuple[str, ...]] = {
@@ -78,6 +106,8 @@ LEVEL_MODES: dict[str, np.ndarray] = {
 NAME_SIMILAR = 2 / 3  # a 3-character name with one character wrong still qualifies
 PINYIN_SIMILAR = 0.9
 ADDRESS_SIMILAR = 85.0
+STREET_WORDS_SIMILAR = 80.0  # token-set ratio of the street words beside the house number
+CITY_SIMILAR = 0.92  # Jaro-Winkler of two city names: a typo (Zaragoza / Zaragosa)
 LATIN_SIMILAR = 0.92  # Jaro-Winkler of a given or family name: Jon/John, Schmidt/Schmitt;
 # one edit also counts from four letters (Jirdan/Jordan scores 0.89)
 
@@ -123,6 +153,16 @@ def _surnames_agree(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndar
     return agree
 
 
+def _word_agrees(word: str, words: list[str]) -> bool:
+    return any(w == word or (len(word) >= 4 and distance.OSA.distance(w, word) <= 1) for w in words)
+
+
+def _words_within(a: str, b: str) -> bool:
+    """Every word of the name with fewer words is, or is one edit from, a word of the other."""
+    short, long = sorted((a.split(), b.split()), key=len)
+    return bool(short) and all(_word_agrees(word, long) for word in short)
+
+
 def _part_agrees(
     f: Features,
     left_part: str,
@@ -142,6 +182,13 @@ def _part_agrees(
     similar = exact | (_scores(distance.JaroWinkler.normalized_similarity, a, b) >= similar_at)
     similar |= (_scores(distance.OSA.distance, a, b) <= 1) & (np.char.str_len(a.astype(str)) >= 4)
     similar |= (sound_a == sound_b) & (sound_a != "")
+    if left_part == right_part:
+        # Two surnames (García López) where a form had room for one, two given names (Juan
+        # Manuel) where it kept the first, a middle word put on the other side of a split:
+        # one side's words among the other's.
+        idx = np.flatnonzero(~similar & (np.char.find(a.astype(str), " ") >= 0))
+        idx = np.union1d(idx, np.flatnonzero(~similar & (np.char.find(b.astype(str), " ") >= 0)))
+        similar[idx] = np.fromiter(map(_words_within, a[idx], b[idx]), bool, len(idx))
     if left_part == right_part == "given":
         # Python per pair, so only where the family names agree and nothing else did.
         wanted = ~similar if family_agrees is None else ~similar & family_agrees
@@ -227,7 +274,13 @@ def compare_name(
 
 
 def compare_id(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Numbers of two different stated id types (a passport and a national id) are not
+    compared: they never agree, and differing says nothing."""
+    type_l, type_r = f.id_type[left], f.id_type[right]
+    same_type = (type_l < 0) | (type_r < 0) | (type_l == type_r)
     full_both, exact = _equal(f.id_number, left, right)
+    full_both &= same_type
+    exact &= same_type
     _, stub_equal = _equal(f.id_stub, left, right)
     present = ((f.id_number.codes[left] >= 0) | f.id_masked[left]) & (
         (f.id_number.codes[right] >= 0) | f.id_masked[right]
@@ -236,9 +289,10 @@ def compare_id(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     out = np.full(len(left), NULL, dtype=np.int8)
 
     out[full_both] = level("id", "different")
-    idx = np.flatnonzero(full_both & ~exact & ~(f.id_valid[left] & f.id_valid[right]))
+    checked = f.id_checked[left] & f.id_checked[right]
+    idx = np.flatnonzero(full_both & ~exact & ~checked)
     out[idx[_one_edit(f.id_number, left[idx], right[idx])]] = level("id", "typo")
-    out[f.resident_id[left] & f.resident_id[right] & ~exact] = level("id", "conflict")
+    out[full_both & checked & (type_l == type_r) & ~exact] = level("id", "conflict")
     out[exact] = level("id", "exact")
 
     out[masked] = level("id", "masked_different")
@@ -260,9 +314,25 @@ def compare_birth_date(f: Features, left: np.ndarray, right: np.ndarray) -> np.n
     out[years & ~dates & same_year] = level("birth_date", "year_agrees")
     out[dates] = level("birth_date", "different")
     out[dates & same_year] = level("birth_date", "same_year")
+    idx = np.flatnonzero(dates & (days_l != days_r))
+    typo = _one_edit(f.birth_digits, left[idx], right[idx])
+    out[idx[typo]] = level("birth_date", "typo")
     out[dates & same_year & swapped] = level("birth_date", "day_month_swapped")
     out[dates & (days_l == days_r)] = level("birth_date", "exact")
     return out
+
+
+def _phones_shared(f: Features, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(each side has some phone, some phone of one equals some phone of the other)."""
+    numbers_l = (f.mobile.take(left), f.phone_other.take(left))
+    numbers_r = (f.mobile.take(right), f.phone_other.take(right))
+    has_l = (numbers_l[0] != "") | (numbers_l[1] != "")
+    has_r = (numbers_r[0] != "") | (numbers_r[1] != "")
+    shared = np.zeros(len(left), dtype=bool)
+    for a in numbers_l:
+        for b in numbers_r:
+            shared |= (a == b) & (a != "")
+    return has_l & has_r, shared
 
 
 def compare_mobile(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -271,14 +341,26 @@ def compare_mobile(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarr
     idx = np.flatnonzero(both & ~exact)
     out[idx[_one_edit(f.mobile, left[idx], right[idx])]] = level("mobile", "one_edit")
     out[exact] = level("mobile", "exact")
+    idx = np.flatnonzero(~both)
+    phones, shared = _phones_shared(f, left[idx], right[idx])
+    out[idx[phones]] = level("mobile", "phones_different")
+    out[idx[shared]] = level("mobile", "phone_shared")
     return out
 
 
 def compare_email(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """A local part one edit away (jamie.pacehco52 / jamie.pacheco52) or the same local part
+    at another provider is the same person re-typing an address; five characters at least, as
+    short local parts (li, wang) are shared by many."""
     both, exact = _equal(f.email, left, right)
-    return np.select(
-        [exact, both], [level("email", "exact"), level("email", "different")], NULL
-    ).astype(np.int8)
+    out = np.where(both, level("email", "different"), NULL).astype(np.int8)
+    idx = np.flatnonzero(both & ~exact)
+    local_l, local_r = f.email_local.take(left[idx]), f.email_local.take(right[idx])
+    long_enough = np.char.str_len(local_l.astype(str)) >= 5
+    near = _scores(distance.OSA.distance, local_l, local_r) <= 1
+    out[idx[near & long_enough]] = level("email", "local_similar")
+    out[exact] = level("email", "exact")
+    return out
 
 
 def compare_gender(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -292,19 +374,47 @@ def compare_gender(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarr
 def compare_address(
     f: Features, left: np.ndarray, right: np.ndarray, *, fuzzy: float = ADDRESS_SIMILAR / 100
 ) -> np.ndarray:
+    """Whole addresses where both have one, else postcode and city.
+
+    The same house number with street words that mostly agree (token-set ratio, so Calle and
+    its abbreviation C/ or a dropped word cost little) is one address typed two ways. A
+    shared postcode narrows a city to a few streets. Cities one typo apart agree as a typo.
+    ``fuzzy``: the whole-address similarity (0-1) of the fuzzy level (matching.yaml).
+    """
     both, exact = _equal(f.address, left, right)
     cities, same_city = _equal(f.city, left, right)
+    postcodes, same_postcode = _equal(f.postcode, left, right)
     out = np.full(len(left), NULL, dtype=np.int8)
     out[both] = level("address", "different")
     out[both & same_city] = level("address", "same_city")
-    # Addresses are compared without spacing, so for Chinese text (no spaces between tokens) the
-    # token-set ratio is the plain ratio; a latin address still tolerates a typo.
+    out[both & same_postcode] = level("address", "same_postcode")
     idx = np.flatnonzero(both & ~exact)
+    numbers_l = f.house_number.codes[left[idx]]
+    numbers_r = f.house_number.codes[right[idx]]
+    at = np.flatnonzero((numbers_l == numbers_r) & (numbers_l >= 0))
+    street = _scores(
+        fuzz.token_set_ratio,
+        f.street_words.take(left[idx[at]]),
+        f.street_words.take(right[idx[at]]),
+    )
+    out[idx[at[street >= STREET_WORDS_SIMILAR]]] = level("address", "number_street")
+    # Addresses are compared without spacing, so for Chinese text (no spaces between tokens) the
+    # token-set ratio is the plain ratio; a latin address still tolerates a typo. Two different
+    # house numbers on one street are neighbours, however alike the rest.
     similar = _scores(fuzz.ratio, f.address.take(left[idx]), f.address.take(right[idx]))
-    out[idx[similar >= fuzzy * 100 - 1e-9]] = level("address", "fuzzy")
+    neighbours = (numbers_l != numbers_r) & (numbers_l >= 0) & (numbers_r >= 0)
+    out[idx[(similar >= fuzzy * 100 - 1e-9) & ~neighbours]] = level("address", "fuzzy")
     out[exact] = level("address", "exact")
-    out[~both & cities] = level("address", "city_different")
-    out[~both & same_city] = level("address", "city_agrees")
+
+    local = ~both & (cities | postcodes)
+    out[local] = level("address", "city_different")
+    idx = np.flatnonzero(local & cities & ~same_city)
+    typo = _scores(
+        distance.JaroWinkler.normalized_similarity, f.city.take(left[idx]), f.city.take(right[idx])
+    )
+    out[idx[typo >= CITY_SIMILAR]] = level("address", "city_typo")
+    out[local & same_city] = level("address", "city_agrees")
+    out[local & same_postcode] = level("address", "postcode_agrees")
     return out
 
 
@@ -317,6 +427,23 @@ COMPARATORS: dict[str, Callable[..., np.ndarray]] = {
     "gender": compare_gender,
     "address": compare_address,
 }
+
+
+def comparable(f: Features) -> dict[str, bool]:
+    """Per comparison: do at least two records hold what it compares?"""
+
+    def held(present: np.ndarray) -> bool:
+        return int(np.count_nonzero(present)) >= 2
+
+    return {
+        "name": held(f.name.codes >= 0),
+        "id": held(f.id_number.codes >= 0),
+        "birth_date": held(f.birth_year > 0),
+        "mobile": held((f.mobile.codes >= 0) | (f.phone_other.codes >= 0)),
+        "email": held(f.email.codes >= 0),
+        "gender": held(f.gender >= 0),
+        "address": held((f.address.codes >= 0) | (f.city.codes >= 0) | (f.postcode.codes >= 0)),
+    }
 
 
 # Similarity cutoffs a matching.yaml may move, per comparison: the level each decides and its

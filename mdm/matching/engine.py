@@ -10,9 +10,15 @@ import numpy as np
 import pandas as pd
 
 from mdm.matching.arrays import pair_codes
-from mdm.matching.blocking import DEFAULT_RULES, Blocking, BlockingRule, candidate_pairs
+from mdm.matching.blocking import (
+    DEFAULT_RULES,
+    Blocking,
+    BlockingRule,
+    candidate_pairs,
+    training_rules,
+)
 from mdm.matching.cluster import cluster
-from mdm.matching.compare import COMPARISONS, NULL, compare, level
+from mdm.matching.compare import COMPARISONS, NULL, comparable, compare, level
 from mdm.matching.features import Features, prepare
 from mdm.matching.keys import record_keys
 from mdm.matching.model import explain, score, term_frequencies
@@ -101,14 +107,16 @@ def _cluster(
     cannot: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """Cluster position per record: pairs at or above ``upper`` merge, never joining two
-    different valid resident IDs or a cannot-link pair (full and incremental runs alike)."""
+    different checked ids of one type (resident IDs, national ids with a check digit) or a
+    cannot-link pair (full and incremental runs alike)."""
     return cluster(
         features.size,
         left,
         right,
         probability,
         threshold=settings.upper,
-        identity=np.where(features.resident_id, features.id_number.codes, -1),
+        identity=np.where(features.id_checked, features.id_number.codes, -1),
+        identity_kind=features.id_type,
         must_link=must,
         cannot_link=cannot,
         rank=features.rank,
@@ -126,6 +134,12 @@ def _levels(
     return levels
 
 
+_FAMILY_AGREES = [
+    level("name", name)
+    for name in ("latin_family_only", "latin_initial", "latin_similar", "latin_exact")
+]
+
+
 def _with_households(
     cannot: tuple[np.ndarray, np.ndarray],
     levels: pd.DataFrame,
@@ -133,11 +147,29 @@ def _with_households(
     right: np.ndarray,
     settings: MatchSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cannot-link pairs plus those one family name with two unrelated given names marks as
-    two people: spouses, parents and children share an address and a phone, which no score
-    may outweigh (SPEC §4). Cannot-links also stop a chain through an initial (A. Walker).
+    """Cannot-link pairs plus those under one family name that are two people: spouses,
+    parents and children share an address and a phone, which no score may outweigh (SPEC §4).
+
+    Under one family name, two people are told by unrelated given names; by birth dates of
+    different years that no typo or day/month swap explains (a father and his son of the
+    same name, Jr. and Sr.); or, where a given name is only an initial, by gender (J. Pacheco,
+    a man, is not Jamie Pacheco, a woman, at the same address). Cannot-links also stop a chain
+    through an initial (A. Walker) or through a record that lacks the birth date. A pair
+    sharing an id number exactly is one person whatever its names say, and so is one sharing
+    an e-mail and a birth date (only twins share a family name and a birth date, and they
+    do not share a mailbox): its given names are spellings the comparison did not know.
     Off (``settings.households``), the score alone decides."""
-    household = levels["name"].to_numpy() == level("name", "latin_family_only")
+    name = levels["name"].to_numpy()
+    family = np.isin(name, _FAMILY_AGREES)
+    household = (name == level("name", "latin_family_only")) & ~(
+        (levels["email"].to_numpy() == level("email", "exact"))
+        & (levels["birth_date"].to_numpy() == level("birth_date", "exact"))
+    )
+    household |= family & (levels["birth_date"].to_numpy() == level("birth_date", "different"))
+    household |= (name == level("name", "latin_initial")) & (
+        levels["gender"].to_numpy() == level("gender", "disagree")
+    )
+    household &= levels["id"].to_numpy() != level("id", "exact")  # one document: one person
     household &= settings.households
     return np.r_[cannot[0], left[household]], np.r_[cannot[1], right[household]]
 
@@ -159,22 +191,46 @@ def match_records(
     features = prepare(records)
     must = _positions(records.index, must_link)
     cannot = _positions(records.index, cannot_link)
+    steward = (np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]])
     blocking = candidate_pairs(
-        features,
-        rules=settings.rules,
-        max_block_size=settings.max_block_size,
-        extra=(np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]]),
+        features, rules=settings.rules, max_block_size=settings.max_block_size, extra=steward
     )
-    left = blocking.pairs["left"].to_numpy()
-    right = blocking.pairs["right"].to_numpy()
-    rule_mask = blocking.pairs["rule_mask"].to_numpy()
-
-    levels = _levels(features, left, right, settings)
+    # Every comparison needs pairs that teach it: rules that only train where no prediction
+    # rule leaves one free (blocking.TRAINING_RULES); their pairs are fitted on, then dropped.
+    train_only = training_rules(
+        blocking.pairs_per_rule,
+        settings.rules,
+        comparable(features),
+        features,
+        settings.max_block_size,
+    )
+    fitting = blocking
+    if train_only:
+        fitting = candidate_pairs(
+            features,
+            rules=settings.rules + train_only,
+            max_block_size=settings.max_block_size,
+            extra=steward,
+        )
+    left = fitting.pairs["left"].to_numpy()
+    levels = _levels(features, left, fitting.pairs["right"].to_numpy(), settings)
     tf = term_frequencies(features, left, levels, fields=settings.term_frequency)
     training = TrainingSettings(
         u_sample_pairs=settings.u_sample_pairs, seed=settings.seed, cutoffs=settings.cutoffs
     )
-    parameters = fit(features, levels, tf, rule_mask, blocking.rules, training)
+    rule_mask = fitting.pairs["rule_mask"].to_numpy()
+    parameters = fit(features, levels, tf, rule_mask, fitting.rules, training)
+    parameters["training"]["training_only_rules"] = [rule.name for rule in train_only]
+    if train_only:
+        # Both unions are sorted by pair code, so the predicted pairs keep blocking's order.
+        training_bits = ((1 << len(train_only)) - 1) << len(settings.rules)
+        predicted = (rule_mask & ~training_bits) != 0
+        levels = levels.loc[predicted].reset_index(drop=True)
+        tf = term_frequencies(
+            features, blocking.pairs["left"].to_numpy(), levels, fields=settings.term_frequency
+        )
+    left = blocking.pairs["left"].to_numpy()
+    right = blocking.pairs["right"].to_numpy()
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
     cannot = _with_households(cannot, levels, left, right, settings)

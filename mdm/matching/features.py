@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mdm.matching import latin
+from mdm.standardize.ids import CHECKED_ID_TYPES
 
 NO_DATE = np.iinfo(np.int32).min
 HANZI = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
@@ -56,7 +57,10 @@ class Features:
     id_number: Codes  # unmasked id numbers only
     id_masked: np.ndarray
     id_valid: np.ndarray  # well-formed, good check digit, unmasked
-    resident_id: np.ndarray  # valid, unmasked CN resident id: the hard-evidence identifier
+    id_type: np.ndarray  # code of the stated (or inferred) id type, -1 when none
+    # valid, unmasked, of a type unique per person with a check digit (a CN resident id, the
+    # CHECKED_ID_TYPES of mdm/standardize/ids.py): the hard-evidence identifier
+    id_checked: np.ndarray
     id17: Codes  # first 17 characters of an unmasked 18-character id
     id_stub: Codes  # first 6 + last 4 characters of an 18-character id, masked or not
     birth_date: Codes  # the date as a key, for its term frequency
@@ -65,11 +69,17 @@ class Features:
     birth_month: np.ndarray
     birth_day: np.ndarray
     gender: np.ndarray  # 0 = M, 1 = F, -1 = unknown
+    birth_digits: Codes  # YYYYMMDD, for a one-keystroke typo
     mobile: Codes
     mobile_digits: Codes  # the mobile's digits sorted: two numbers a transposition apart meet
+    phone_other: Codes  # a landline or other number: often a household's
     email: Codes
+    email_local: Codes  # the part before the @, lowercase
     address: Codes  # whitespace removed
+    house_number: Codes  # the address's numbers (words of digits), in order
+    street_words: Codes  # its other words, lowercase, punctuation dropped
     city: Codes  # without the 市 suffix that some channels drop
+    postcode: Codes  # uppercase, spaces removed
     given: Codes  # latin names only: lowercase given name (latin.py), "c" for an initial
     family: Codes  # latin names only: lowercase family name
     given_sound: Codes  # NYSIIS code of the given name
@@ -200,6 +210,11 @@ def _latin_parts(records: pd.DataFrame, hanzi: np.ndarray) -> tuple[Codes, Codes
     return out[0], out[1]
 
 
+def postcode_text(text: pd.Series) -> pd.Series:
+    """A postcode as compared: uppercase, spaces removed (wd1 9xx = WD19XX)."""
+    return text.str.upper().str.replace(r"\s+", "", regex=True)
+
+
 def _sound(codes: Codes, encode: Callable[[str], str]) -> Codes:
     return _derive(codes.codes, pd.Series([encode(v) or None for v in codes.values], dtype=object))
 
@@ -227,6 +242,11 @@ def prepare(records: pd.DataFrame) -> Features:
     typed_resident = _broadcast(
         type_codes, (types == "CN_RID").to_numpy(bool, na_value=False), True
     )
+    typed_checked = _broadcast(
+        type_codes,
+        types.isin(sorted(CHECKED_ID_TYPES - {"CN_RID"})).to_numpy(bool, na_value=False),
+        False,
+    )
     looks_resident = id_values.str.fullmatch(_RESIDENT_ID).to_numpy(bool, na_value=False)
 
     birth = birth_fields(records)
@@ -237,6 +257,11 @@ def prepare(records: pd.DataFrame) -> Features:
         [genders.str.upper().eq(g).to_numpy(bool, na_value=False) for g in ("M", "F")], [0, 1], -1
     )
     mobile = _text_codes(column(records, "mobile"))
+    email = _text_codes(column(records, "email"), lambda t: t.str.lower())
+    address_codes, address_text = _distinct_text(column(records, "address"))
+    words = address_text.str.lower().str.replace(r"[^\w]+", " ", regex=True).str.split()
+    numbers = [" ".join(w for w in ws if w.isdigit()) or None for ws in words]
+    street = [" ".join(w for w in ws if not w.isdigit()) or None for ws in words]
     hanzi = _broadcast(name.codes, is_hanzi.to_numpy(bool, na_value=False), False)
     given, family = _latin_parts(records, hanzi)
 
@@ -253,7 +278,9 @@ def prepare(records: pd.DataFrame) -> Features:
         id_number=_without(any_id, masked),
         id_masked=masked,
         id_valid=valid,
-        resident_id=valid & typed_resident & _broadcast(any_id.codes, looks_resident, False),
+        id_type=type_codes,
+        id_checked=valid
+        & ((typed_resident & _broadcast(any_id.codes, looks_resident, False)) | typed_checked),
         id17=_without(_derive(any_id.codes, id_values.str[:17].where(long_id)), masked),
         id_stub=_derive(any_id.codes, stub.where(stub.str.fullmatch(r"[0-9X]{10}").fillna(False))),
         birth_date=birth.date,
@@ -262,13 +289,21 @@ def prepare(records: pd.DataFrame) -> Features:
         birth_month=_broadcast(date_codes, parsed.dt.month.fillna(0).to_numpy(np.int32), 0),
         birth_day=_broadcast(date_codes, parsed.dt.day.fillna(0).to_numpy(np.int32), 0),
         gender=_broadcast(gender_codes, gender_values, -1).astype(np.int8),
+        birth_digits=_derive(
+            date_codes, pd.Series(parsed.dt.strftime("%Y%m%d"), dtype=object).where(parsed.notna())
+        ),
         mobile=mobile,
         mobile_digits=_derive(mobile.codes, _sorted_characters(mobile.values)),
-        email=_text_codes(column(records, "email"), lambda t: t.str.lower()),
-        address=_text_codes(
-            column(records, "address"), lambda t: t.str.replace(r"\s+", "", regex=True)
+        phone_other=_text_codes(column(records, "phone_other")),
+        email=email,
+        email_local=_derive(
+            email.codes, pd.Series(email.values, dtype="string").str.split("@").str[0]
         ),
+        address=_derive(address_codes, address_text.str.replace(r"\s+", "", regex=True)),
+        house_number=_derive(address_codes, pd.Series(numbers, dtype=object)),
+        street_words=_derive(address_codes, pd.Series(street, dtype=object)),
         city=_text_codes(column(records, "city"), lambda t: t.str.removesuffix("市")),
+        postcode=_text_codes(column(records, "postal_code"), postcode_text),
         given=given,
         family=family,
         given_sound=_sound(given, latin.given_sound),

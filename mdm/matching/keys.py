@@ -36,10 +36,11 @@ from mdm.matching.features import (
     birth_fields,
     column,
     flag,
+    postcode_text,
 )
 
 # Bump when a key's definition changes: stored keys of another scheme are recomputed on read.
-KEY_SCHEME = 2
+KEY_SCHEME = 3
 # ID forms that cover the ID rules loosely (no name or validity check): their blocks are kept
 # whole, however large, as the rules' own keys may split them.
 LOOSE_KEYS = ("id_number", "id17", "id_stub")
@@ -55,6 +56,8 @@ RULE_KEYS = (
     "address",
     "family_sound_city",
     "latin_name_birth_date",
+    "latin_name_sound",
+    "postcode_family_sound",
 )
 # Features fields whose values' shares among all records are term frequencies (model.py).
 VALUE_FIELDS = ("name", "pinyin", "birth_date", "city")
@@ -112,6 +115,7 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
     name = _text_codes(column(records, "name_key"))
     pinyin = _text_codes(column(records, "name_pinyin_sorted"))
     city = _text_codes(column(records, "city"), lambda t: t.str.removesuffix("市"))
+    postcode = _text_codes(column(records, "postal_code"), postcode_text)
     birth = birth_fields(records)
     ids, id_values = _raw_codes(records, "id_number")
     mobiles, mobile_values = _raw_codes(records, "mobile")
@@ -150,6 +154,8 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
         "address": _spread(address.codes, address.values),
         "family_sound_city": _joint(family_hash, city_hash),
         "latin_name_birth_date": _joint(given_hash, family_hash, birth_days),
+        "latin_name_sound": _joint(given_hash, family_hash),
+        "postcode_family_sound": _joint(_spread(postcode.codes, postcode.values), family_hash),
         "value_name": name_hash,
         "value_pinyin": pinyin_hash,
         "value_birth_date": _spread(birth.date.codes, birth.date.values),

@@ -36,7 +36,14 @@ def split_name(full_name: Any) -> tuple[str | None, str | None]:
     ):
         return None, None
     name = HumanName(full_name)
-    given, family = clean_part(name.first), clean_part(name.last)
+    # Middle words go with the part they most often belong to: after the given name in the
+    # family-first form (García López, José María), else before the family name (Juan Manuel
+    # Chaves Pedrosa, John Fitzgerald Kennedy), as second given names and first surnames are
+    # told apart by no rule; the comparison lets one side's words fall within the other's.
+    if "," in full_name:
+        given, family = clean_part(f"{name.first} {name.middle}"), clean_part(name.last)
+    else:
+        given, family = clean_part(name.first), clean_part(f"{name.middle} {name.last}")
     if given is None or family is None:
         return None, None
     return given, family

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mdm.schema import NATIONAL_ID_TYPES
 from mdm.standardize.text import clean_text
 
 # GB/T 2261.1 codes: 1 male, 2 female, 0 unknown, 9 not stated.
@@ -80,6 +81,7 @@ _LIST_FLAGS: dict[str, str] = {
 NO_LIST_FLAG_WORDS: frozenset[str] = frozenset({"无", "正常", "普通", "否", "none", "normal", "0"})
 
 # Checked in order: 外国人永久居留身份证 contains 身份证, 台湾居民来往大陆通行证 contains 通行证.
+_NATIONAL_ID_CODES = {code.lower().replace("_", ""): code for code in NATIONAL_ID_TYPES}
 _ID_TYPE_WORDS: tuple[tuple[str, str], ...] = (
     ("永久居留", "FOREIGN_PR"),
     ("foreignpr", "FOREIGN_PR"),
@@ -134,12 +136,13 @@ def parse_list_flag(value: Any) -> str | None:
 
 
 def parse_id_type(value: Any) -> str | None:
-    """CN_RID, PASSPORT, HKMO_PERMIT, TW_PERMIT, FOREIGN_PR, or OTHER for any other document
-    (军官证, 居住证 …); None only when empty."""
+    """CN_RID, PASSPORT, HKMO_PERMIT, TW_PERMIT, FOREIGN_PR, a national identity number named
+    by its code (ES_DNI, FR_NIR …: mdm.standardize.ids.NATIONAL_IDS), or OTHER for any other
+    document (军官证, 居住证 …); None only when empty."""
     key = _fold(value)
     if not key:
         return None
-    return _first_word_match(key, _ID_TYPE_WORDS) or "OTHER"
+    return _NATIONAL_ID_CODES.get(key) or _first_word_match(key, _ID_TYPE_WORDS) or "OTHER"
 
 
 def _fold(value: Any) -> str:

@@ -1,4 +1,5 @@
-"""Identity document numbers: the Chinese resident ID (居民身份证) and the other SPEC id types.
+"""Identity document numbers: the Chinese resident ID (居民身份证), the other SPEC id types, and
+national identity numbers that python-stdnum validates (NATIONAL_IDS).
 
 A resident ID is 6 digits of region, 8 of birth date, 3 of sequence (odd for men) and an
 ISO 7064 MOD 11-2 check character; legacy 15-digit cards lack the century and the check.
@@ -9,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import cache
+from importlib import import_module
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -38,6 +42,33 @@ _ID_PATTERNS: dict[str, re.Pattern[str]] = {
     # Old cards: 3-letter nationality + 12 digits; 2023 cards: 18 characters starting with 9.
     "FOREIGN_PR": re.compile(r"[A-Z]{3}\d{12}|9\d{16}[\dX]"),
 }
+# National identity numbers as id types: the stdnum module that validates each. Every one is
+# issued once to one person for life; only those whose check digit catches a typo are
+# CHECKED: two different numbers of such a type are two people (hard evidence, like two
+# resident IDs), where an unchecked number (SSN, CPR) may differ by a mistyped digit.
+NATIONAL_IDS: dict[str, str] = {
+    "ES_DNI": "es.dni",
+    "ES_NIE": "es.nie",
+    "FR_NIR": "fr.nir",
+    "DE_IDNR": "de.idnr",
+    "IT_CODICEFISCALE": "it.codicefiscale",
+    "PL_PESEL": "pl.pesel",
+    "PT_CC": "pt.cc",
+    "SE_PERSONNUMMER": "se.personnummer",
+    "FI_HETU": "fi.hetu",
+    "NO_FODSELSNUMMER": "no.fodselsnummer",
+    "BE_NN": "be.nn",
+    "NL_BSN": "nl.bsn",
+    "BR_CPF": "br.cpf",
+    "IN_AADHAAR": "in_.aadhaar",
+    "MX_CURP": "mx.curp",
+    "KR_RRN": "kr.rrn",
+    "DK_CPR": "dk.cpr",
+    "US_SSN": "us.ssn",
+}
+_UNCHECKED = {"DK_CPR", "US_SSN"}  # no check digit (CPR since 2007)
+# Id types whose valid numbers are unique per person and carry a check digit.
+CHECKED_ID_TYPES: frozenset[str] = frozenset({"CN_RID", *NATIONAL_IDS}) - _UNCHECKED
 _EARLIEST_BIRTH = dt.date(1900, 1, 1)
 _IMPORT_DAY = dt.date.today()
 
@@ -62,9 +93,21 @@ def normalize_id(id_type: str | None, value: Any) -> NormalizedId:
         return NormalizedId(id_type, None, None, None, None, None)
     if _MASK.search(number):
         return NormalizedId(id_type, number, None, True, None, None)
+    if id_type in NATIONAL_IDS:
+        national = _stdnum(id_type)
+        try:
+            number = national.compact(number)
+        except Exception:
+            return NormalizedId(id_type, number, False, False, None, None)
+        return NormalizedId(id_type, number, bool(national.is_valid(number)), False, None, None)
     pattern = _ID_PATTERNS.get(id_type or "")
     valid = None if pattern is None else pattern.fullmatch(number) is not None
     return NormalizedId(id_type, number, valid, False, None, None)
+
+
+@cache
+def _stdnum(id_type: str) -> ModuleType:
+    return import_module(f"stdnum.{NATIONAL_IDS[id_type]}")
 
 
 def legacy_resident_id(value: Any) -> str | None:
