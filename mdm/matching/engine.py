@@ -15,6 +15,7 @@ from mdm.matching.cluster import cluster
 from mdm.matching.compare import COMPARISONS, compare, level
 from mdm.matching.features import Features, prepare
 from mdm.matching.keys import record_keys
+from mdm.matching.labels import Labels, find_labels, held_out_check, learnt_lower, with_labels
 from mdm.matching.model import explain, score, term_frequencies
 from mdm.matching.neighbourhood import find_neighbourhood
 from mdm.matching.train import TrainingSettings, fit
@@ -82,6 +83,20 @@ def _positions(index: pd.Index, links: Iterable[tuple[str, str]]) -> tuple[np.nd
     return a[known].astype(np.int64), b[known].astype(np.int64)
 
 
+def _learn_lower(
+    labels: Labels, probability: np.ndarray, settings: MatchSettings, parameters: dict[str, Any]
+) -> MatchSettings:
+    """Settings with the possible-match threshold the labels support, noted in ``parameters``
+    with how the held-out labels fare under it."""
+    lower = learnt_lower(labels, probability, lower=settings.lower, upper=settings.upper)
+    learnt = replace(settings, lower=lower)
+    parameters["labels"]["lower"] = {"configured": settings.lower, "learnt": lower}
+    parameters["labels"]["held_out_check"] = held_out_check(
+        labels, probability, upper=learnt.upper, lower=learnt.lower
+    )
+    return learnt
+
+
 def _cluster(
     features: Features,
     left: np.ndarray,
@@ -146,9 +161,11 @@ def match_records(
     levels = compare(features, left, right)
     tf = term_frequencies(features, left, levels)
     training = TrainingSettings(u_sample_pairs=settings.u_sample_pairs, seed=settings.seed)
-    parameters = fit(features, levels, tf, rule_mask, blocking.rules, training)
+    labels = find_labels(features.keys, left, right, must, cannot)
+    parameters = fit(features, levels, tf, rule_mask, blocking.rules, training, labels=labels)
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
+    settings = _learn_lower(labels, probability, settings, parameters)
     cannot = _with_households(cannot, levels, left, right)
 
     position = _cluster(features, left, right, probability, settings, must, cannot)
@@ -298,8 +315,12 @@ def match_delta(
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
     levels = compare(features, left, right)
+    # Decisions since the model was fitted teach it now: decided records are always delta.
+    labels = find_labels(features.keys, left, right, must, cannot)
+    parameters = with_labels(parameters, levels, labels)
     scores = score(levels, term_frequencies(features, left, levels, near.shares), parameters)
     probability = scores["match_probability"].to_numpy()
+    settings = _learn_lower(labels, probability, settings, parameters)
 
     # Customers a pair could join the delta to, and those a changed record leaves behind.
     close = probability >= settings.lower

@@ -1,0 +1,167 @@
+"""Steward decisions as labels: confirmed and rejected pairs teach m for every pair.
+
+A confirmed match is a pair known to be one person, so its comparison levels are a direct
+count of m. EM's m stays the prior, worth LABEL_STRENGTH labelled matches per comparison, and
+the labels count on top: m = (k·m_EM + label counts) / (k + labels). A comparison that no
+labelled match compares (both sides null) keeps EM's m. Rejected pairs teach m nothing (they
+are not a sample of anything u describes), but they stay cannot-links and count in the
+held-out check.
+
+Every fifth label (by its pair's keys, so the same labels on every run) is held out of m and
+scored by the blended model instead: how many held-out matches it merges or leaves for a
+steward, and how many held-out non-matches it would merge.
+
+The result goes into the match parameters under ``labels``, with EM's own m kept there so an
+incremental run blends the labels it reads today into the model EM fitted, not into one that
+already holds older labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mdm.matching.arrays import pair_codes
+from mdm.matching.compare import COMPARISONS
+from mdm.matching.model import level_weights
+
+LABEL_STRENGTH = 20.0  # labelled matches that EM's m counts as, per comparison
+HOLD_OUT_EVERY = 5
+MIN_LABELS = 20  # decided pairs before they move the possible-match threshold
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Decided candidate pairs: row positions into the candidate pairs and the verdict."""
+
+    rows: np.ndarray  # positions into the candidate pairs (levels, scores)
+    same_person: np.ndarray  # bool
+    held_out: np.ndarray  # bool: scored, not learnt from
+
+    @property
+    def training(self) -> np.ndarray:
+        return self.rows[~self.held_out & self.same_person]
+
+
+def _held_out(left_keys: np.ndarray, right_keys: np.ndarray) -> np.ndarray:
+    digests = [
+        hashlib.sha256(f"{a}|{b}".encode()).digest()[0]
+        for a, b in zip(left_keys, right_keys, strict=True)
+    ]
+    return np.asarray(digests, dtype=np.int64) % HOLD_OUT_EVERY == 0
+
+
+def find_labels(
+    keys: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    must: tuple[np.ndarray, np.ndarray],
+    cannot: tuple[np.ndarray, np.ndarray],
+) -> Labels:
+    """The candidate pairs (``left``/``right`` record positions) a steward decided: ``must``
+    confirmed, ``cannot`` rejected (record positions, as the engine holds them)."""
+    n = len(keys)
+    codes = pair_codes(left, right, n)
+    verdicts = pd.concat(
+        [
+            pd.Series(True, index=pair_codes(*must, n), dtype=bool),
+            pd.Series(False, index=pair_codes(*cannot, n), dtype=bool),
+        ]
+    )
+    verdicts = verdicts[~verdicts.index.duplicated(keep="last")]
+    rows = np.flatnonzero(np.isin(codes, verdicts.index.to_numpy()))
+    same = verdicts.reindex(codes[rows]).to_numpy(dtype=bool)
+    lo, hi = np.minimum(left[rows], right[rows]), np.maximum(left[rows], right[rows])
+    return Labels(rows, same, _held_out(keys[lo], keys[hi]))
+
+
+def label_counts(levels: pd.DataFrame, labels: Labels) -> dict[str, np.ndarray]:
+    """Per comparison, the labelled training matches on each level (null levels not counted)."""
+    out = {}
+    for name, names in COMPARISONS.items():
+        observed = levels[name].to_numpy()[labels.training]
+        observed = observed[observed >= 0]
+        out[name] = np.bincount(observed, minlength=len(names)).astype(np.float64)
+    return out
+
+
+def blend(m: dict[str, np.ndarray], counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """m with the labelled matches counted on top of EM's, worth LABEL_STRENGTH."""
+    return {
+        name: (LABEL_STRENGTH * m[name] + counts[name]) / (LABEL_STRENGTH + counts[name].sum())
+        for name in m
+    }
+
+
+def _rounded(weights: dict[str, np.ndarray]) -> dict[str, list[float]]:
+    return {name: [round(float(w), 3) for w in values] for name, values in weights.items()}
+
+
+def with_labels(parameters: dict[str, Any], levels: pd.DataFrame, labels: Labels) -> dict[str, Any]:
+    """The parameters with m blended from the labels, and ``labels`` saying what they did.
+
+    Starts from EM's m (``labels.em_m`` when the parameters already hold older labels), so
+    labels are never counted twice; without training labels the parameters are EM's own.
+    """
+    comparisons = parameters["comparisons"]
+    em_m = parameters.get("labels", {}).get("em_m") or {
+        name: comparisons[name]["m"] for name in COMPARISONS
+    }
+    m = {name: np.asarray(em_m[name], dtype=np.float64) for name in COMPARISONS}
+    u = {name: np.asarray(comparisons[name]["u"], dtype=np.float64) for name in COMPARISONS}
+    counts = label_counts(levels, labels)
+    taught = len(labels.training)
+    blended = blend(m, counts) if taught else m
+    before, after = level_weights(m, u), level_weights(blended, u)
+    out = {
+        **parameters,
+        "comparisons": {
+            name: {**comparisons[name], "m": blended[name].tolist(), "weight": after[name].tolist()}
+            for name in COMPARISONS
+        },
+    }
+    out["labels"] = {
+        "matches": int(labels.same_person.sum()),
+        "non_matches": int((~labels.same_person).sum()),
+        "training_matches": taught,
+        "held_out": int(labels.held_out.sum()),
+        "strength": LABEL_STRENGTH,
+        "em_m": {name: m[name].tolist() for name in COMPARISONS},
+        "weights_before": _rounded(before),
+        "weights_after": _rounded(after),
+    }
+    return out
+
+
+def learnt_lower(labels: Labels, probability: np.ndarray, *, lower: float, upper: float) -> float:
+    """The possible-match threshold the training labels support: just under the least probable
+    labelled match, once MIN_LABELS pairs are decided. Below it stewards have only rejected
+    pairs, and a pair below ``lower`` is not merged either way, so raising it removes tasks
+    without changing any customer; the held-out labels say how many matches it would hide."""
+    training = ~labels.held_out
+    if training.sum() < MIN_LABELS or not labels.same_person[training].any():
+        return lower
+    least = float(probability[labels.rows[training & labels.same_person]].min())
+    return float(np.clip(np.floor(least * 1000) / 1000, lower, upper))
+
+
+def held_out_check(
+    labels: Labels, probability: np.ndarray, *, upper: float, lower: float
+) -> dict[str, int]:
+    """How the held-out labels fare under the thresholds: the model's precision and recall on
+    pairs it was not taught with (a small sample, so counts rather than rates)."""
+    held = labels.held_out
+    p = probability[labels.rows[held]]
+    same = labels.same_person[held]
+    return {
+        "matches": int(same.sum()),
+        "matches_merged": int((same & (p >= upper)).sum()),
+        "matches_possible": int((same & (p >= lower) & (p < upper)).sum()),
+        "matches_not_proposed": int((same & (p < lower)).sum()),
+        "non_matches": int((~same).sum()),
+        "non_matches_merged": int((~same & (p >= upper)).sum()),
+    }
