@@ -171,7 +171,9 @@ class StewardTask(Base):
 
     task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     task_type: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | resolved | dismissed
+    status: Mapped[str] = mapped_column(
+        String(12), default="open"
+    )  # open | pending | resolved | dismissed
     priority: Mapped[int] = mapped_column(Integer, default=3)  # 1 highest
     # What the task is about, stable across runs, so a re-run never opens the same task twice.
     task_key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -199,6 +201,30 @@ class StewardDecision(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+
+class PendingChange(Base):
+    """A risky steward change waiting for a second steward (maker-checker, SPEC §5): it takes
+    effect only when someone other than its maker approves it."""
+
+    __tablename__ = "pending_change"
+    __table_args__ = (Index("ix_pending_change_status", "status", "requested_at"),)
+
+    change_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # a steward_decision action (confirm_match, split_customer, choose_value, correct_value),
+    # or bulk: many decisions at once
+    action: Mapped[str] = mapped_column(String(24))
+    customer_id: Mapped[str | None] = mapped_column(String(16))
+    task_ids: Mapped[list[int]] = mapped_column(JSON)
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSON)  # what the action is applied with
+    needs_approval_because: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # | approved | rejected
+    checked_by: Mapped[str | None] = mapped_column(String(100))
+    checked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    check_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Quarantine(Base):

@@ -12,7 +12,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from mdm.stewardship.queue import ReviewError
 from warehouse.db import create_warehouse_engine
-from web import routes_auth, routes_customers, routes_queue, routes_tasks, routes_users
+from web import (
+    routes_approvals,
+    routes_auth,
+    routes_customers,
+    routes_queue,
+    routes_tasks,
+    routes_users,
+)
 from web.deps import NotSignedIn, current_user, render
 
 MAX_QUERY_LENGTH = 2_000  # characters of a URL's path or query string
@@ -38,7 +45,14 @@ def create_app(
     app.state.engine = create_warehouse_engine(warehouse_url)
     app.state.idle_minutes = idle_minutes
     app.state.secure_cookies = secure_cookies
-    for module in (routes_auth, routes_queue, routes_tasks, routes_customers, routes_users):
+    for module in (
+        routes_auth,
+        routes_queue,
+        routes_tasks,
+        routes_customers,
+        routes_approvals,
+        routes_users,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")

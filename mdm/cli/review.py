@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,7 +45,7 @@ def masked(value: Any, field: str | None = None) -> Any:
 @app.command("list")
 def list_command(
     task_type: Annotated[str | None, typer.Option("--type", help="task type")] = None,
-    status: Annotated[str, typer.Option(help="open | resolved | dismissed")] = "open",
+    status: Annotated[str, typer.Option(help="open | pending | resolved | dismissed")] = "open",
     search: Annotated[str | None, typer.Option(help="customer id, name, or phone")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 50,
     warehouse: WarehouseOption = None,
@@ -116,74 +115,65 @@ def resolve(
     records: Annotated[str | None, typer.Option("--records", help="K1,K2 to split off")] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Decide a task; the decision is audited and holds on every later run."""
+    """Decide a task; the decision is audited and holds on every later run. A risky one
+    (a high-tier customer's merge, split or value) waits for a second steward's approval."""
 
     def body() -> None:
+        from mdm.stewardship import approvals
+
+        request = _request(
+            task_id, action, reason=reason, field=field, value=value, records=records
+        )
         with warehouse_session(warehouse, write=True) as session:
-            decision = _decide(
-                session, task_id, action, by=by, reason=reason,
-                field=field, value=value, records=records,
-            )  # fmt: skip
-            typer.echo(
-                f"task {task_id} {decision.status} by {decision.decided_by} "
-                f"(decision {decision.decision_id}: {decision.action})"
+            outcome = approvals.decide(
+                session, request, by=by, rules=approvals.FourEyes.configured()
             )
+            _say(outcome)
 
     guarded(body)
 
 
-@dataclass(frozen=True)
-class _Decided:
-    status: str
-    decided_by: str
-    decision_id: int
-    action: str
+# the CLI's action words, to the steward_decision action each runs
+ACTION_NAMES = {
+    Action.confirm: "confirm_match",
+    Action.not_a_match: "not_a_match",
+    Action.dismiss: "dismiss",
+    Action.split_off: "split_customer",
+    Action.choose: "choose_value",
+    Action.correct: "correct_value",
+}
 
 
-def _decide(
-    session: Any,
+def _request(
     task_id: int,
     action: Action,
     *,
-    by: str,
     reason: str,
     field: str | None = None,
     value: str | None = None,
     records: str | None = None,
-) -> _Decided:
-    """One decision on one task, audited by the action itself."""
-    from mdm.stewardship import actions, queue
+) -> Any:
+    from mdm.stewardship.approvals import Request
 
-    task = queue.get_task(session, task_id=task_id)
-    common: dict[str, Any] = {"task_id": task_id, "by": by, "reason": reason}
-    if action is Action.confirm:
-        decision = actions.confirm_match(session, **common)
-    elif action is Action.not_a_match:
-        decision = actions.not_a_match(session, **common)
-    elif action is Action.dismiss:
-        decision = actions.dismiss(session, **common)
-    elif action is Action.split_off:
-        if not records or not task.customer_id:
-            raise MdmError("split needs --records K1,K2 and a task about a customer")
-        decision = actions.split_customer(
-            session,
-            customer_id=task.customer_id,
-            records=[key.strip() for key in records.split(",") if key.strip()],
-            **common,
+    if action is Action.split_off and not records:
+        raise MdmError("split needs --records K1,K2")
+    keys = tuple(key.strip() for key in (records or "").split(",") if key.strip())
+    return Request(task_id, ACTION_NAMES[action], reason, field, value, keys)
+
+
+def _say(outcome: Any) -> None:
+    for decision in outcome.decisions:
+        status = "dismissed" if decision.action == "dismiss" else "resolved"
+        typer.echo(
+            f"task {decision.task_id} {status} by {decision.decided_by} "
+            f"(decision {decision.decision_id}: {decision.action})"
         )
-    else:
-        name = field or task.details.get("field")
-        if not name or value is None or not task.customer_id:
-            raise MdmError(f"{action.value} needs --field and --value")
-        change = actions.choose_value if action is Action.choose else actions.correct_value
-        decision = change(
-            session,
-            customer_id=task.customer_id,
-            field=name,
-            value=actions.parse_value(name, value),
-            **common,
+    change = outcome.pending
+    if change is not None and change.status == "pending":
+        typer.echo(
+            f"change {change.change_id} waits for a second steward "
+            f"({change.needs_approval_because}): mdm review approve {change.change_id} --by NAME"
         )
-    return _Decided(task.status, decision.decided_by, decision.decision_id, decision.action)
 
 
 CSV_COLUMNS = ("task_id", "action", "reason")  # required; field, value, records optional
@@ -201,23 +191,96 @@ def resolve_csv(
     that cannot be applied stops the whole file, naming the row, and nothing is changed."""
 
     def body() -> None:
+        from mdm.stewardship import approvals
+
         rows = _decision_rows(path)
-        with warehouse_session(warehouse, write=True) as session:
-            for number, row in rows:
-                try:
-                    _decide(
-                        session,
+        requests = []
+        for number, row in rows:
+            try:
+                requests.append(
+                    _request(
                         int(row["task_id"]),
                         Action(row["action"]),
-                        by=by,
                         reason=row["reason"],
                         field=row.get("field") or None,
                         value=row.get("value") or None,
                         records=row.get("records") or None,
                     )
-                except MdmError as exc:
-                    raise MdmError(f"{path} row {number}: {exc}; nothing was changed") from exc
-        typer.echo(f"{len(rows)} tasks decided by {by} from {path}")
+                )
+            except MdmError as exc:
+                raise MdmError(f"{path} row {number}: {exc}; nothing was changed") from exc
+        with warehouse_session(warehouse, write=True) as session:
+            try:
+                outcome = approvals.decide_many(
+                    session, requests, by=by, rules=approvals.FourEyes.configured()
+                )
+            except approvals.DecisionError as exc:
+                number = rows[exc.index][0]
+                raise MdmError(f"{path} row {number}: {exc}; nothing was changed") from exc
+            typer.echo(f"{len(outcome.decisions)} tasks decided by {by} from {path}")
+            if outcome.pending is not None:
+                _say(approvals.Outcome([], outcome.pending))
+
+    guarded(body)
+
+
+@app.command("pending")
+def pending_command(warehouse: WarehouseOption = None) -> None:
+    """Changes waiting for a second steward, oldest first."""
+
+    def body() -> None:
+        from mdm.stewardship.approvals import pending_changes
+
+        with warehouse_session(warehouse, write=True) as session:
+            changes = pending_changes(session)
+            for change in changes:
+                tasks = ",".join(str(t) for t in change.task_ids[:10])
+                more = f" (+{len(change.task_ids) - 10})" if len(change.task_ids) > 10 else ""
+                typer.echo(
+                    f"{change.change_id:>6}  {change.action:<15} {change.customer_id or '-':<10}  "
+                    f"by {change.requested_by}  {change.requested_at:%Y-%m-%d %H:%M}  "
+                    f"tasks {tasks}{more}  {change.needs_approval_because}"
+                )
+            typer.echo(f"{len(changes)} change(s) waiting for approval")
+
+    guarded(body)
+
+
+@app.command()
+def approve(
+    change_id: Annotated[int, typer.Argument()],
+    by: Annotated[str, typer.Option("--by", help="who checks (not the maker)")],
+    reason: Annotated[str | None, typer.Option("--reason", help="why")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Approve another steward's pending change: it is applied now, and both are audited."""
+
+    def body() -> None:
+        from mdm.stewardship import approvals
+
+        with warehouse_session(warehouse, write=True) as session:
+            outcome = approvals.approve(session, change_id=change_id, by=by, reason=reason)
+            _say(outcome)
+            typer.echo(f"change {change_id} approved by {by}")
+
+    guarded(body)
+
+
+@app.command()
+def reject(
+    change_id: Annotated[int, typer.Argument()],
+    by: Annotated[str, typer.Option("--by", help="who checks (not the maker)")],
+    reason: Annotated[str, typer.Option("--reason", help="why")],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Reject another steward's pending change: nothing changes, its tasks are open again."""
+
+    def body() -> None:
+        from mdm.stewardship import approvals
+
+        with warehouse_session(warehouse, write=True) as session:
+            approvals.reject(session, change_id=change_id, by=by, reason=reason)
+            typer.echo(f"change {change_id} rejected by {by}; its tasks are open again")
 
     guarded(body)
 

@@ -1,0 +1,46 @@
+"""pending changes
+
+Revision ID: 0007
+Revises: 0005
+Create Date: 2026-12-03
+
+Maker-checker (issue 15): merges, splits and value changes of high-tier customers, and large
+bulk actions, wait in `pending_change` until a second steward approves them. A task whose
+decision waits there has the status `pending`.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "pending_change",
+        sa.Column("change_id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("action", sa.String(length=24), nullable=False),
+        sa.Column("customer_id", sa.String(length=16), nullable=True),
+        sa.Column("task_ids", sa.JSON(), nullable=False),
+        sa.Column("arguments", sa.JSON(), nullable=False),
+        sa.Column("needs_approval_because", sa.String(length=200), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("requested_by", sa.String(length=100), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("checked_by", sa.String(length=100), nullable=True),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("check_reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("change_id"),
+    )
+    op.create_index("ix_pending_change_status", "pending_change", ["status", "requested_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_pending_change_status", table_name="pending_change")
+    op.drop_table("pending_change")
