@@ -167,6 +167,8 @@ class StewardTask(Base):
         Index("ix_steward_task_channel", "status", "source_system", "created_at", "task_id"),
         # customer first, so a search by name or phone starts from the few customers it finds
         Index("ix_steward_task_customer", "customer_id", "status", "created_at"),
+        Index("ix_steward_task_rule", "status", "task_type", "rule"),
+        Index("ix_steward_task_assigned", "status", "assigned_to", "due_on"),
     )
 
     task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -184,6 +186,11 @@ class StewardTask(Base):
     run_id: Mapped[str] = mapped_column(String(36))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
+    # what the task is about within its type, for grouping the queue: the rule that raised it
+    # (risk_assessment_expired, missing_mobile …), a conflict's field, or the type itself
+    rule: Mapped[str | None] = mapped_column(String(64))
+    assigned_to: Mapped[str | None] = mapped_column(String(100))  # a user or a team
+    due_on: Mapped[dt.date | None] = mapped_column(Date)  # from the priority when opened
 
 
 class StewardDecision(Base):

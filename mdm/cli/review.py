@@ -42,11 +42,26 @@ def masked(value: Any, field: str | None = None) -> Any:
     return mask_value(field, value)
 
 
+RuleOption = Annotated[
+    str | None, typer.Option("--rule", help="e.g. risk_assessment_expired (see `groups`)")
+]
+BranchOption = Annotated[str | None, typer.Option("--branch", help="the customer's branch_code")]
+ManagerOption = Annotated[
+    str | None, typer.Option("--rm", help="the customer's relationship manager")
+]
+AssignedOption = Annotated[str | None, typer.Option("--assigned", help="assigned to this user")]
+TypeOption = Annotated[str | None, typer.Option("--type", help="task type")]
+
+
 @app.command("list")
 def list_command(
-    task_type: Annotated[str | None, typer.Option("--type", help="task type")] = None,
+    task_type: TypeOption = None,
     status: Annotated[str, typer.Option(help="open | pending | resolved | dismissed")] = "open",
     search: Annotated[str | None, typer.Option(help="customer id, name, or phone")] = None,
+    rule: RuleOption = None,
+    branch: BranchOption = None,
+    rm: ManagerOption = None,
+    assigned: AssignedOption = None,
     limit: Annotated[int, typer.Option(min=1)] = 50,
     warehouse: WarehouseOption = None,
 ) -> None:
@@ -55,16 +70,107 @@ def list_command(
     def body() -> None:
         from mdm.stewardship.queue import TaskFilter, count_tasks, list_tasks
 
-        where = TaskFilter(task_type=task_type, status=status, search=search)
+        where = TaskFilter(task_type, status, None, search, rule, branch, rm, assigned)
         with warehouse_session(warehouse, write=True) as session:
             total = count_tasks(session, where=where)
             for task in list_tasks(session, where=where, limit=limit):
                 summary = json.dumps(masked(_summary(task.details)), ensure_ascii=False)
+                due = f"{task.due_on:%Y-%m-%d}" if task.due_on else "-"
                 typer.echo(
                     f"{task.task_id:>7}  {task.task_type:<14} p{task.priority}  "
-                    f"{task.customer_id or '-':<10}  {task.created_at:%Y-%m-%d}  {summary}"
+                    f"{task.customer_id or '-':<10}  {task.created_at:%Y-%m-%d}  due {due}  "
+                    f"{task.assigned_to or '-'}  {summary}"
                 )
             typer.echo(f"{total:,} {status} task(s)")
+
+    guarded(body)
+
+
+@app.command()
+def groups(
+    task_type: TypeOption = None,
+    branch: BranchOption = None,
+    rm: ManagerOption = None,
+    assigned: AssignedOption = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Open tasks by type and rule, the largest group first."""
+
+    def body() -> None:
+        from mdm.stewardship.queue import TaskFilter, task_groups
+
+        where = TaskFilter(task_type, branch=branch, relationship_manager=rm, assigned_to=assigned)
+        with warehouse_session(warehouse, write=True) as session:
+            for group in task_groups(session, where=where):
+                typer.echo(f"{group.tasks:>9,}  {group.task_type:<14} {group.rule or '-'}")
+
+    guarded(body)
+
+
+BULK_ACTIONS = (Action.confirm, Action.not_a_match, Action.dismiss)
+
+
+@app.command()
+def bulk(
+    action: Annotated[Action, typer.Option("--action", help="confirm, not-a-match or dismiss")],
+    by: Annotated[str, typer.Option("--by", help="who decides")],
+    reason: Annotated[str, typer.Option("--reason", help="why")],
+    task_type: TypeOption = None,
+    rule: RuleOption = None,
+    branch: BranchOption = None,
+    rm: ManagerOption = None,
+    assigned: AssignedOption = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Decide every open task the filters select, each audited on its own; over
+    MDM_FOUR_EYES_BULK tasks the whole action waits for a second steward."""
+
+    def body() -> None:
+        from mdm.stewardship import approvals
+        from mdm.stewardship.queue import TaskFilter, task_ids
+
+        if action not in BULK_ACTIONS:
+            raise MdmError("bulk takes --action confirm, not-a-match or dismiss")
+        if not any((task_type, rule, branch, rm, assigned)):
+            raise MdmError("bulk needs a filter: --type, --rule, --branch, --rm or --assigned")
+        where = TaskFilter(task_type, "open", None, None, rule, branch, rm, assigned)
+        with warehouse_session(warehouse, write=True) as session:
+            requests = [
+                _request(task_id, action, reason=reason)
+                for task_id in task_ids(session, where=where)
+            ]
+            outcome = approvals.decide_many(
+                session, requests, by=by, rules=approvals.FourEyes.configured()
+            )
+            typer.echo(f"{len(outcome.decisions):,} of {len(requests):,} tasks decided by {by}")
+            if outcome.pending is not None:
+                _say(approvals.Outcome([], outcome.pending))
+
+    guarded(body)
+
+
+@app.command()
+def assign(
+    to: Annotated[str, typer.Option("--to", help="a user or a team; empty: unassign")],
+    by: Annotated[str, typer.Option("--by", help="who assigns")],
+    task_type: TypeOption = None,
+    rule: RuleOption = None,
+    branch: BranchOption = None,
+    rm: ManagerOption = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Give every open task the filters select to a user or a team, each audited."""
+
+    def body() -> None:
+        from mdm.stewardship.actions import assign_tasks
+        from mdm.stewardship.queue import TaskFilter, task_ids
+
+        if not any((task_type, rule, branch, rm)):
+            raise MdmError("assign needs a filter: --type, --rule, --branch or --rm")
+        where = TaskFilter(task_type, "open", None, None, rule, branch, rm)
+        with warehouse_session(warehouse, write=True) as session:
+            count = assign_tasks(session, task_ids=task_ids(session, where=where), to=to, by=by)
+            typer.echo(f"{count:,} tasks assigned to {to or 'nobody'} by {by}")
 
     guarded(body)
 

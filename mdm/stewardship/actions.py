@@ -145,6 +145,29 @@ def dismiss(session: Session, *, task_id: int, by: str, reason: str) -> StewardD
     )
 
 
+def assign_tasks(
+    session: Session, *, task_ids: Sequence[int], to: str, by: str, reason: str | None = None
+) -> int:
+    """Give tasks to a user or a team (``to``; empty: nobody), each assignment audited."""
+    assignee = to.strip() or None
+    for task_id in task_ids:
+        task = get_task(session, task_id=task_id)
+        before = task.assigned_to
+        task.assigned_to = assignee
+        record_decision(
+            session,
+            action="assign_task",
+            by=by,
+            task=task,
+            subject={"task_id": task_id},
+            before={"assigned_to": before},
+            after={"assigned_to": assignee},
+            reason=reason,
+            status=None,
+        )
+    return len(task_ids)
+
+
 def parse_value(field: str, text: str) -> Any:
     """A value typed by a steward, as the golden field holds it (dates as YYYY-MM-DD)."""
     if field not in GOLDEN_FIELDS:

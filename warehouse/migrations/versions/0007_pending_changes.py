@@ -1,4 +1,4 @@
-"""pending changes
+"""pending changes and a queue at bank scale
 
 Revision ID: 0007
 Revises: 0005
@@ -39,8 +39,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("change_id"),
     )
     op.create_index("ix_pending_change_status", "pending_change", ["status", "requested_at"])
+    with op.batch_alter_table("steward_task") as table:
+        table.add_column(sa.Column("rule", sa.String(length=64), nullable=True))
+        table.add_column(sa.Column("assigned_to", sa.String(length=100), nullable=True))
+        table.add_column(sa.Column("due_on", sa.Date(), nullable=True))
+    op.create_index("ix_steward_task_rule", "steward_task", ["status", "task_type", "rule"])
+    op.create_index("ix_steward_task_assigned", "steward_task", ["status", "assigned_to", "due_on"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_steward_task_assigned", table_name="steward_task")
+    op.drop_index("ix_steward_task_rule", table_name="steward_task")
+    with op.batch_alter_table("steward_task") as table:
+        table.drop_column("due_on")
+        table.drop_column("assigned_to")
+        table.drop_column("rule")
     op.drop_index("ix_pending_change_status", table_name="pending_change")
     op.drop_table("pending_change")
