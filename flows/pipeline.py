@@ -36,6 +36,7 @@ from mdm.channels.config import ChannelsConfig, load_channels
 from mdm.errors import MdmError
 from mdm.masking import install_masked_logging
 from mdm.matching import MatchSettings
+from mdm.matching.labels import label_summary
 from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
 from mdm.settings import ProcessSettings
@@ -91,6 +92,8 @@ class RunSummary:
     tasks_by_type: dict[str, int] = field(default_factory=dict)
     segment_changes: int = 0
     alerts_raised: int = 0
+    # what steward decisions taught the matcher (mdm/matching/labels.py `label_summary`)
+    labels: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     report_path: str | None = None
 
@@ -264,6 +267,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 customers_total=len(deduped.customers),
                 merges=deduped.merges,
                 blocking_counts=deduped.blocking_counts,
+                labels=label_summary(deduped.parameters),
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
             )
             output = RunOutput(

@@ -65,6 +65,26 @@ def quarantine_chart(summary: RunSummary) -> Any:
     )
 
 
+def _weight_changes(labels: dict[str, Any]) -> str:
+    """The level weights the steward decisions moved most, and the held-out check."""
+    if not labels:
+        return ""
+    rows = "\n".join(
+        f"<tr><th>{html.escape(c['comparison'])} · {html.escape(c['level'])}</th>"
+        f"<td>{c['before']:+.2f}</td><td>{c['after']:+.2f}</td></tr>"
+        for c in labels.get("weight_changes", [])
+    )
+    held = ", ".join(
+        f"{html.escape(k.replace('_', ' '))} {v}"
+        for k, v in labels.get("held_out_check", {}).items()
+    )
+    return (
+        '<h2>What steward decisions taught the matcher</h2><table id="weight-changes">'
+        f"<tr><th>comparison · level</th><th>bits before</th><th>after</th></tr>\n{rows}</table>"
+        f'<p id="held-out">Held-out decisions: {held}</p>'
+    )
+
+
 def render_run_report(summary: RunSummary) -> str:
     """The page's HTML, charts inline as SVG."""
     read = sum(summary.rows_read.values())
@@ -82,6 +102,16 @@ def render_run_report(summary: RunSummary) -> str:
         ("steward tasks opened", f"{summary.tasks_opened:,}"),
         ("total time", f"{sum(summary.timings.values()):.1f} s"),
     ]
+    labels = summary.labels
+    if labels:
+        lower = labels.get("lower", {})
+        facts.append(
+            (
+                "steward decisions learnt from",
+                f"{labels['matches']:,} same person, {labels['non_matches']:,} not; "
+                f"possible-match threshold {lower.get('configured')} → {lower.get('learnt')}",
+            )
+        )
     rows = "\n".join(
         f'<tr><th>{html.escape(name)}</th><td data-fact="{html.escape(name)}">'
         f"{html.escape(value)}</td></tr>"
@@ -102,6 +132,7 @@ figure {{ margin: 0 0 2rem 0; }}
 <table>
 {rows}
 </table>
+{_weight_changes(summary.labels)}
 <figure id="stage-times">{_svg(stage_times_chart(summary))}</figure>
 <figure id="quarantine-reasons">{_svg(quarantine_chart(summary))}</figure>
 </body></html>

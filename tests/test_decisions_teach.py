@@ -112,6 +112,7 @@ def test_decisions_on_one_delivery_change_how_the_next_delivery_of_new_people_is
     assert labels["weights_after"] != labels["weights_before"]
     assert labels["lower"]["learnt"] > labels["lower"]["configured"]
     assert sum(labels["held_out_check"].values()) > 0
+    assert summary.labels["matches"] == confirmed and summary.labels["weight_changes"]
     rejected_pairs = {
         (t["left"], t["right"])
         for t in possible_matches(f"sqlite:///{taught}")

@@ -165,3 +165,33 @@ def held_out_check(
         "non_matches": int((~same).sum()),
         "non_matches_merged": int((~same & (p >= upper)).sum()),
     }
+
+
+def label_summary(parameters: dict[str, Any], *, changes: int = 8) -> dict[str, Any]:
+    """What the labels did, for a run's summary and report: counts, the threshold, the
+    held-out check and the level weights that moved most (bits, before and after)."""
+    labels = parameters.get("labels")
+    if not labels or not labels.get("matches", 0) + labels.get("non_matches", 0):
+        return {}
+    moved = [
+        {
+            "comparison": name,
+            "level": level_name,
+            "before": before,
+            "after": after,
+        }
+        for name, befores in labels["weights_before"].items()
+        for level_name, before, after in zip(
+            parameters["comparisons"][name]["levels"],
+            befores,
+            labels["weights_after"][name],
+            strict=True,
+        )
+        if abs(after - before) >= 0.01
+    ]
+    moved.sort(key=lambda change: -abs(change["after"] - change["before"]))
+    keys = ("matches", "non_matches", "training_matches", "held_out", "lower", "held_out_check")
+    return {
+        **{key: labels[key] for key in keys if key in labels},
+        "weight_changes": moved[:changes],
+    }
