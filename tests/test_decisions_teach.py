@@ -61,6 +61,7 @@ def scores_on(url: str, truth: pd.Series) -> Evaluation:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # four pipeline runs on 14,000 records: about 90 s on two idle cores
 @pytest.mark.usefixtures("prefect_harness")
 def test_decisions_on_one_delivery_change_how_the_next_delivery_of_new_people_is_matched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
