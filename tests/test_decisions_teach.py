@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from warehouse_io import read, run_into, split_by_person
 
-from mdm.matching.labels import Labels, blend, find_labels, learnt_lower
+from mdm.matching.labels import MAX_CORRECTION, Labels, correction, find_labels, learnt_lower
 from mdm.stewardship.actions import confirm_match, not_a_match
 from mdm.testbed.evaluate import Evaluation, pairwise_scores, read_predicted, read_truth
 from mdm.testbed.generate import generate
@@ -144,13 +144,22 @@ def test_find_labels_finds_decided_candidate_pairs_and_a_rejection_wins() -> Non
     assert labels.same_person.tolist() == [False]
 
 
-def test_blend_moves_m_towards_the_labelled_matches_and_keeps_a_distribution() -> None:
-    m = {"mobile": np.array([0.1, 0.3, 0.6])}
-    blended = blend(m, {"mobile": np.array([20.0, 0.0, 0.0])})
-    assert blended["mobile"][0] == pytest.approx((20 * 0.1 + 20) / 40)
-    assert blended["mobile"].sum() == pytest.approx(1.0)
-    unchanged = blend(m, {"mobile": np.zeros(3)})
-    assert unchanged["mobile"] == pytest.approx(m["mobile"])
+def test_the_correction_moves_only_the_levels_stewards_judge_otherwise_than_em() -> None:
+    levels = np.array([0, 0, 1, 1, 2, 2, 2, 2])
+    probability = np.full(8, 0.9)
+    # stewards confirm what EM expected: no correction
+    agreed = correction(levels, np.ones(8, dtype=bool), probability, 3)
+    assert agreed == pytest.approx(np.ones(3))
+    # level 0 pairs were all rejected: its m falls, the confirmed levels' rise
+    same = levels != 0
+    moved = correction(levels, same, probability, 3)
+    assert moved[0] == pytest.approx((20 * 0.25) / (6 + 20) / 0.25)  # shrunk by 20 pseudo-pairs
+    assert moved[1] > 1 and moved[2] > 1
+    # never more than MAX_CORRECTION bits, and no labelled match: nothing to learn
+    lonely = correction(np.array([0, 1]), np.array([True, False]), np.array([1e-9, 1.0]), 3)
+    assert lonely.max() <= 2**MAX_CORRECTION
+    nothing = correction(levels, np.zeros(8, dtype=bool), probability, 3)
+    assert nothing == pytest.approx(np.ones(3))
 
 
 def test_the_possible_match_threshold_moves_only_once_enough_pairs_are_decided() -> None:

@@ -317,8 +317,9 @@ def match_delta(
     levels = compare(features, left, right)
     # Decisions since the model was fitted teach it now: decided records are always delta.
     labels = find_labels(features.keys, left, right, must, cannot)
-    parameters = with_labels(parameters, levels, labels)
-    scores = score(levels, term_frequencies(features, left, levels, near.shares), parameters)
+    tf = term_frequencies(features, left, levels, near.shares)
+    parameters = with_labels(parameters, levels, tf, labels)
+    scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
     settings = _learn_lower(labels, probability, settings, parameters)
 

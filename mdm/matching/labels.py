@@ -1,18 +1,20 @@
-"""Steward decisions as labels: confirmed and rejected pairs teach m for every pair.
+"""Steward decisions as labels: confirmed and rejected pairs correct m for every pair.
 
-A confirmed match is a pair known to be one person, so its comparison levels are a direct
-count of m. EM's m stays the prior, worth LABEL_STRENGTH labelled matches per comparison, and
-the labels count on top: m = (k·m_EM + label counts) / (k + labels). A comparison that no
-labelled match compares (both sides null) keeps EM's m. Rejected pairs teach m nothing (they
-are not a sample of anything u describes), but they stay cannot-links and count in the
-held-out check.
+Stewards decide the pairs EM was unsure of, so the decided matches are no sample of all
+matches, and counting their levels as m would take the hard cases for the typical one. Instead
+the decided pairs are scored with EM's model, and per comparison level the share of confirmed
+matches is set against the share EM expected of them (Σ P(match) of the same pairs): where
+stewards confirm a level more often than EM believed, its m rises by that ratio, where less
+often it falls (see ``correction``). The corrected m scores every pair, decided or not.
+Rejected pairs count through EM's expectation (EM took them for likely matches), and stay
+cannot-links.
 
 Every fifth label (by its pair's keys, so the same labels on every run) is held out of m and
-scored by the blended model instead: how many held-out matches it merges or leaves for a
+scored by the corrected model instead: how many held-out matches it merges or leaves for a
 steward, and how many held-out non-matches it would merge.
 
 The result goes into the match parameters under ``labels``, with EM's own m kept there so an
-incremental run blends the labels it reads today into the model EM fitted, not into one that
+incremental run applies the labels it reads today to the model EM fitted, not into one that
 already holds older labels.
 """
 
@@ -27,9 +29,10 @@ import pandas as pd
 
 from mdm.matching.arrays import pair_codes
 from mdm.matching.compare import COMPARISONS
-from mdm.matching.model import level_weights
+from mdm.matching.model import TermFrequencies, level_weights, score
 
-LABEL_STRENGTH = 20.0  # labelled matches that EM's m counts as, per comparison
+LABEL_STRENGTH = 20.0  # pseudo-pairs that hold a level's correction towards none
+MAX_CORRECTION = 4.0  # bits a level's weight may move on labels
 HOLD_OUT_EVERY = 5
 MIN_LABELS = 20  # decided pairs before they move the possible-match threshold
 
@@ -79,30 +82,46 @@ def find_labels(
     return Labels(rows, same, _held_out(keys[lo], keys[hi]))
 
 
-def label_counts(levels: pd.DataFrame, labels: Labels) -> dict[str, np.ndarray]:
-    """Per comparison, the labelled training matches on each level (null levels not counted)."""
-    out = {}
-    for name, names in COMPARISONS.items():
-        observed = levels[name].to_numpy()[labels.training]
-        observed = observed[observed >= 0]
-        out[name] = np.bincount(observed, minlength=len(names)).astype(np.float64)
-    return out
+def _probabilities(
+    parameters: dict[str, Any], levels: pd.DataFrame, tf: TermFrequencies, rows: np.ndarray
+) -> np.ndarray:
+    """P(match) of the candidate pairs at ``rows`` under ``parameters``."""
+    subset = TermFrequencies({k: v[rows] for k, v in tf.adjustment.items()}, tf.agreement)
+    picked = levels.iloc[rows].reset_index(drop=True)
+    return score(picked, subset, parameters)["match_probability"].to_numpy()
 
 
-def blend(m: dict[str, np.ndarray], counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """m with the labelled matches counted on top of EM's, worth LABEL_STRENGTH."""
-    return {
-        name: (LABEL_STRENGTH * m[name] + counts[name]) / (LABEL_STRENGTH + counts[name].sum())
-        for name in m
-    }
+def correction(
+    levels: np.ndarray, same_person: np.ndarray, probability: np.ndarray, n_levels: int
+) -> np.ndarray:
+    """Per level, how much more often the decided matches reach it than EM expected of them.
+
+    Stewards decide the pairs EM was unsure of, not a sample of all matches: counting their
+    levels as m would take the hard cases for the typical one. So the labels are compared with
+    EM's own expectation for the same pairs (Σ P(match) on each level): where they agree, m
+    stays; where stewards confirm a level more (or less) often than EM believed, m of that
+    level moves by the ratio, shrunk towards 1 by LABEL_STRENGTH pseudo-pairs and kept within
+    MAX_CORRECTION bits.
+    """
+    present = levels >= 0
+    expected = np.bincount(levels[present], weights=probability[present], minlength=n_levels)
+    observed = np.bincount(levels[present & same_person], minlength=n_levels).astype(np.float64)
+    if expected.sum() <= 0 or observed.sum() <= 0:
+        return np.ones(n_levels)
+    share = expected / expected.sum()
+    smoothed = (observed + LABEL_STRENGTH * share) / (observed.sum() + LABEL_STRENGTH)
+    ratio = np.divide(smoothed, share, out=np.ones(n_levels), where=share > 0)
+    return np.clip(ratio, 2.0**-MAX_CORRECTION, 2.0**MAX_CORRECTION)
 
 
 def _rounded(weights: dict[str, np.ndarray]) -> dict[str, list[float]]:
     return {name: [round(float(w), 3) for w in values] for name, values in weights.items()}
 
 
-def with_labels(parameters: dict[str, Any], levels: pd.DataFrame, labels: Labels) -> dict[str, Any]:
-    """The parameters with m blended from the labels, and ``labels`` saying what they did.
+def with_labels(
+    parameters: dict[str, Any], levels: pd.DataFrame, tf: TermFrequencies, labels: Labels
+) -> dict[str, Any]:
+    """The parameters with m corrected by the labels, and ``labels`` saying what they did.
 
     Starts from EM's m (``labels.em_m`` when the parameters already hold older labels), so
     labels are never counted twice; without training labels the parameters are EM's own.
@@ -113,21 +132,35 @@ def with_labels(parameters: dict[str, Any], levels: pd.DataFrame, labels: Labels
     }
     m = {name: np.asarray(em_m[name], dtype=np.float64) for name in COMPARISONS}
     u = {name: np.asarray(comparisons[name]["u"], dtype=np.float64) for name in COMPARISONS}
-    counts = label_counts(levels, labels)
-    taught = len(labels.training)
-    blended = blend(m, counts) if taught else m
-    before, after = level_weights(m, u), level_weights(blended, u)
+    em = {
+        **parameters,
+        "comparisons": {name: {**comparisons[name], "m": m[name]} for name in COMPARISONS},
+    }
+    training = labels.rows[~labels.held_out]
+    same = labels.same_person[~labels.held_out]
+    corrected = m
+    if same.any():
+        probability = _probabilities(em, levels, tf, training)
+        corrected = {}
+        for name, names in COMPARISONS.items():
+            factor = correction(levels[name].to_numpy()[training], same, probability, len(names))
+            corrected[name] = m[name] * factor / (m[name] * factor).sum()
+    before, after = level_weights(m, u), level_weights(corrected, u)
     out = {
         **parameters,
         "comparisons": {
-            name: {**comparisons[name], "m": blended[name].tolist(), "weight": after[name].tolist()}
+            name: {
+                **comparisons[name],
+                "m": corrected[name].tolist(),
+                "weight": after[name].tolist(),
+            }
             for name in COMPARISONS
         },
     }
     out["labels"] = {
         "matches": int(labels.same_person.sum()),
         "non_matches": int((~labels.same_person).sum()),
-        "training_matches": taught,
+        "training_matches": int(same.sum()),
         "held_out": int(labels.held_out.sum()),
         "strength": LABEL_STRENGTH,
         "em_m": {name: m[name].tolist() for name in COMPARISONS},

@@ -455,4 +455,4 @@ def fit(
             "em_converged": bool(fitted.converged),
         },
     }
-    return parameters if labels is None else with_labels(parameters, levels, labels)
+    return parameters if labels is None else with_labels(parameters, levels, tf, labels)
