@@ -65,7 +65,10 @@ def main() -> None:
                 f"R {result['recall']:.4f}  F1 {result['f1']:.4f}"
             )
         if name == "dedupe":
-            line += f"  (match {result['match_seconds']:.1f}s; {result['customers']:,} customers)"
+            line += (
+                f"  (match {result['match_seconds']:.1f}s; {result['customers']:,} customers;"
+                f" {result['relationships']:,} related pairs in {result['relations_seconds']:.1f}s)"
+            )
         if name == "incremental":
             line += (
                 f"  (vs the full dedupe of {result['full_rows']:,} records in "

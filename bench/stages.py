@@ -130,6 +130,7 @@ def stage_dedupe(folder: Path) -> dict[str, Any]:
 
     from mdm.customer_ids import assign_customer_ids
     from mdm.matching import match_records
+    from mdm.matching.relations import related_customers
     from mdm.matching.survive import find_conflicts, survive
 
     valid = _valid(folder)
@@ -138,11 +139,15 @@ def stage_dedupe(folder: Path) -> dict[str, Any]:
     matched = time.perf_counter()
     survive(valid, result.clusters)
     find_conflicts(valid, result.clusters)
-    assign_customer_ids(result.clusters, pd.Series(dtype=object), next_number=1)
+    id_of, _ = assign_customer_ids(result.clusters, pd.Series(dtype=object), next_number=1)
+    related = time.perf_counter()
+    links = related_customers(result.pairs, result.clusters.map(id_of), valid)
     return {
         "rows": len(valid),
         "seconds": time.perf_counter() - started,
         "match_seconds": matched - started,
+        "relations_seconds": time.perf_counter() - related,
+        "relationships": len(links),
         "customers": result.clusters.nunique(),
     }
 

@@ -26,9 +26,8 @@ from great_expectations.expectations.metrics.map_metric_provider import (
 )
 
 from mdm.schema import RISK_LEVELS
+from mdm.standardize.ids import rid_check_codes
 
-_ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
-_ID_CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)  # ISO 7064 MOD 11-2
 _RESIDENT_ID_SHAPE = r"[0-9]{17}[0-9X]"
 # +86 numbers must be mainland mobiles (1[3-9] and nine digits); others any E.164 number.
 _CN_MOBILE_OR_FOREIGN = r"\+861[3-9][0-9]{9}|\+(?!86)[1-9][0-9]{6,14}"
@@ -49,7 +48,7 @@ def resident_id_ok(column: pd.Series) -> pd.Series:
     if ok.any():
         chars = np.frombuffer("".join(text[ok]).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
         digits = (chars[:, :17] - ord("0")).astype(np.int64)
-        check_ok = _ID_CHECK_CHARS[(digits @ _ID_WEIGHTS) % 11] == chars[:, 17]
+        check_ok = rid_check_codes(digits) == chars[:, 17]
         born = pd.to_datetime(text[ok].str[6:14], format="%Y%m%d", errors="coerce")
         real_date = (born.dt.year >= 1900).to_numpy() & (born <= pd.Timestamp.now()).to_numpy()
         ok[ok] = check_ok & real_date

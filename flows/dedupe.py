@@ -20,8 +20,11 @@ from prefect.cache_policies import NO_CACHE
 from flows.local_data import local_data_flow, unwalked
 from mdm.customer_ids import assign_customer_ids
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
+from mdm.matching.blocking import DEFAULT_RULES
 from mdm.matching.golden import golden_records, record_scores
 from mdm.matching.keys import record_keys
+from mdm.matching.profile import match_profile
+from mdm.matching.relations import merged_into, related_customers
 from mdm.matching.survive import find_conflicts
 from mdm.stewardship.run_tasks import (
     carried_fields,
@@ -31,6 +34,9 @@ from mdm.stewardship.run_tasks import (
     possible_match_tasks,
 )
 from warehouse.state import WarehouseState
+
+# pipeline_run.match_parameters key: the matching.yaml fingerprint the model was fitted under
+MATCHING_CONFIG = "matching_config"
 
 
 @dataclass
@@ -52,6 +58,15 @@ class DedupeResult:
     # KEY_COLUMNS of the run's records, and of stored records whose keys must be rewritten
     match_keys: pd.DataFrame | None = None
     refreshed_keys: pd.DataFrame | None = None
+    # counts only, for the run report: weights against the thresholds, merges per rule, sizes
+    match_profile: dict[str, Any] = field(default_factory=dict)
+    # related customers (mdm/matching/relations.py) the run's pairs show; all of them when
+    # ``matched_all`` (a full run), else those of the pairs with a new or changed record
+    relationships: pd.DataFrame | None = None
+    matched_all: bool = True
+    # incremental: customers all of whose records were matched, so all of whose links were seen
+    settled_customers: list[str] = field(default_factory=list)
+    merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id
 
 
 @task(cache_policy=NO_CACHE)
@@ -87,10 +102,14 @@ def changed_records(run_records: pd.DataFrame, state: WarehouseState) -> pd.Inde
 
 
 def incremental(delta: pd.Index, state: WarehouseState, settings: MatchSettings) -> bool:
-    """Match only the delta: there are customers, a saved model that fits, and little new data."""
+    """Match only the delta: there are customers, a saved model that fits and was fitted under
+    this matching.yaml, little new data, and no added blocking rule (the stored keys that find
+    a delta's neighbourhood are the default rules')."""
     return (
         not state.customer_of.empty
         and fits(state.match_parameters)
+        and (state.match_parameters or {}).get(MATCHING_CONFIG, "") == settings.fingerprint
+        and set(settings.rules) <= set(DEFAULT_RULES)
         and len(delta) <= settings.incremental_share * len(state.records)
     )
 
@@ -141,7 +160,20 @@ def merge_task(
         parameters=result.parameters,
         merges=len(xref) - len(golden),
         rematched=result.clusters.index,
+        relationships=related_customers(result.pairs, xref["customer_id"], records),
+        merged_into=merged_into(
+            state.customer_of.reindex(result.clusters.index), customer_of, retired
+        ),
     )
+
+
+def settled_customers(customer_of: pd.Series, delta: pd.Index) -> list[str]:
+    """Customers all of whose records are in the delta: an incremental run scored every pair
+    they have, so a link of theirs it did not find is gone (a customer who moved house)."""
+    touched = customer_of.reindex(delta).dropna().unique()
+    members = customer_of[customer_of.isin(touched)]
+    whole = pd.Series(members.index.isin(delta)).groupby(members.to_numpy()).all()
+    return sorted(str(customer_id) for customer_id in whole.index[whole.to_numpy()])
 
 
 def carried_over(
@@ -232,11 +264,20 @@ def dedupe_flow(
     records = combined.records
     decided = records.index.intersection(pd.Index(state.newly_decided, dtype=object))
     delta = changed_records(run_records, state).union(decided)
-    if incremental(delta, state, settings):
-        result = match_delta_task(unwalked(combined), delta, settings, unwalked(state))
-    else:
+    matched_all = not incremental(delta, state, settings)
+    if matched_all:
         result = match_task(records, settings, unwalked(state))
+    else:
+        result = match_delta_task(unwalked(combined), delta, settings, unwalked(state))
     deduped = merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))
+    deduped.matched_all = matched_all
+    if not matched_all:
+        deduped.settled_customers = settled_customers(deduped.xref["customer_id"], delta)
+    if settings.fingerprint:
+        deduped.parameters = {**deduped.parameters, MATCHING_CONFIG: settings.fingerprint}
     deduped.match_keys = run_keys
     deduped.refreshed_keys = keys_to_refresh(run_keys, state)
+    deduped.match_profile = match_profile(
+        result.pairs, result.clusters, upper=settings.upper, lower=settings.lower
+    )
     return deduped

@@ -33,16 +33,18 @@ from flows.retry import BACKOFF_SECONDS, is_transient_db_error, retry_on_transie
 from flows.secrets import warehouse_url
 from flows.validate import ValidationResult, check_tables, validate_flow
 from mdm.channels.config import ChannelsConfig, load_channels
-from mdm.errors import MdmError
+from mdm.errors import ConfigError, MdmError
 from mdm.masking import install_masked_logging
 from mdm.matching import MatchSettings
+from mdm.matching.config import MATCHING_FILE, load_matching
 from mdm.matching.labels import label_summary
 from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
+from mdm.segments.rules import segment_sizes
 from mdm.settings import ProcessSettings
 from warehouse.db import create_warehouse_engine
 from warehouse.run_output import RunOutput
-from warehouse.runs import describe_failure, held_run, write_run
+from warehouse.runs import describe_failure, held_run, record_timings, write_run
 from warehouse.state import WarehouseState, delivered_files, read_current_segments, read_state
 
 T = TypeVar("T")
@@ -55,8 +57,9 @@ class RunSettings(BaseModel):
     """Per-run parameters of the pipeline flow (what a deployment's schedule passes)."""
 
     sources_dir: Path
-    match_upper: float = MatchSettings().upper
-    match_lower: float = MatchSettings().lower
+    # thresholds of this run; default: matching.yaml's beside channels.yaml, else the engine's
+    match_upper: float | None = Field(default=None, gt=0, le=1)
+    match_lower: float | None = Field(default=None, gt=0, le=1)
     build_docs: bool = True
     segments_file: Path | None = None  # default: segments.yaml beside channels.yaml, if any
     as_of: dt.date | None = None  # the run date segment rules measure from; default today
@@ -82,14 +85,20 @@ class RunSummary:
     customers_total: int = 0
     merges: int = 0
     blocking_counts: dict[str, int] = field(default_factory=dict)
+    # weights against the thresholds, merges per rule, cluster sizes (mdm/matching/profile.py)
+    match_profile: dict[str, Any] = field(default_factory=dict)
+    # segment type -> value -> customers holding it after the run
+    segment_sizes: dict[str, dict[str, int]] = field(default_factory=dict)
     # channel -> quarantine rule -> rows (flows/artifacts.py `quarantine_reasons`)
     quarantine_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     # what the load changed (warehouse/runs.py `write_run`)
     customers_created: int = 0
     customers_updated: int = 0
     customers_retired: int = 0
+    relationships_found: int = 0  # pairs of related customers the run's pairs showed
     tasks_opened: int = 0
     tasks_by_type: dict[str, int] = field(default_factory=dict)
+    tasks_open: int = 0  # the stewards' backlog once the run has landed
     segment_changes: int = 0
     alerts_raised: int = 0
     # what steward decisions taught the matcher (mdm/matching/labels.py `label_summary`)
@@ -212,6 +221,19 @@ def _quarantined(
     return pd.concat(parts, ignore_index=True)[list(REJECT_COLUMNS)]
 
 
+def matching_settings(settings: RunSettings) -> MatchSettings:
+    """matching.yaml's settings, with the run's own thresholds where it gives them."""
+    explicit = {"upper": settings.match_upper, "lower": settings.match_lower}
+    try:
+        return load_matching(settings.sources_dir).settings(
+            **{name: value for name, value in explicit.items() if value is not None}
+        )
+    except ValueError as exc:  # the run's thresholds against the file's
+        raise ConfigError(
+            f"{settings.sources_dir / MATCHING_FILE}: thresholds with the run's: {exc}"
+        ) from None
+
+
 def _run(settings: RunSettings) -> RunSummary:
     process = ProcessSettings()
     watch = _Stopwatch()
@@ -219,7 +241,7 @@ def _run(settings: RunSettings) -> RunSummary:
     config = load_channels(settings.sources_dir)
     rules = find_segment_rules(settings.sources_dir, settings.segments_file)
     as_of = settings.as_of or dt.date.today()
-    match_settings = MatchSettings(upper=settings.match_upper, lower=settings.match_lower)
+    match_settings = matching_settings(settings)
     docs_dir = (process.reports_dir / run_id).resolve() if settings.build_docs else None
     url = warehouse_url(process)  # the environment or a Prefect Secret block, never a parameter
 
@@ -234,7 +256,7 @@ def _run(settings: RunSettings) -> RunSummary:
             sources_dir=str(settings.sources_dir),
             wait_seconds=settings.wait_seconds,
             on_wait=partial(_say_waiting, settings.wait_seconds),
-        ):
+        ) as held:
             validation = watch.run("validate", lambda: validate_flow(records, docs_dir))
             before = _read_before(engine, batches)
             deduped = watch.run(
@@ -267,6 +289,8 @@ def _run(settings: RunSettings) -> RunSummary:
                 customers_total=len(deduped.customers),
                 merges=deduped.merges,
                 blocking_counts=deduped.blocking_counts,
+                match_profile=deduped.match_profile,
+                segment_sizes=segment_sizes(enriched.segments),
                 labels=label_summary(deduped.parameters),
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
             )
@@ -287,6 +311,12 @@ def _run(settings: RunSettings) -> RunSummary:
                 match_keys=deduped.match_keys,
                 refreshed_keys=deduped.refreshed_keys,
                 first_customer_number=before.state.next_customer_number,
+                timings=dict(watch.timings),
+                lock=held,
+                relationships=deduped.relationships,
+                relationships_complete=deduped.matched_all,
+                relationships_settled=deduped.settled_customers,
+                merged_into=deduped.merged_into,
             )
             check_quality_gates(
                 rows_read=summary.rows_read,
@@ -297,6 +327,7 @@ def _run(settings: RunSettings) -> RunSummary:
             )
             check_tables({"customer_xref": output.xref, "customer_segment": output.segments})
             changes = watch.run("load", lambda: load_task(url, unwalked(output)))
+            record_timings(engine, run_id, watch.timings)
     finally:
         engine.dispose()
     return replace(summary, **changes, timings=watch.timings)
@@ -305,6 +336,7 @@ def _run(settings: RunSettings) -> RunSummary:
 def run_pipeline(settings: RunSettings) -> RunSummary:
     """Run the flow; a user error comes back as MdmError with its one-line message."""
     load_channels(settings.sources_dir)  # configuration mistakes fail before Prefect starts
+    matching_settings(settings)
     state = pipeline_flow(settings, return_state=True)
     if state.is_failed():
         error: Any = state.result(raise_on_failure=False)

@@ -78,6 +78,14 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     + RELATIONSHIP_FIELDS
 )
 
+# Canonical fields by the type of value they hold once standardized (one home: the standardizer,
+# the channel config and the warehouse reads all take them from here).
+DATE_FIELDS: tuple[str, ...] = ("birth_date", "risk_assessed_on")
+DATETIME_FIELDS: tuple[str, ...] = ("source_updated_at", "last_txn_at")
+AMOUNT_FIELDS: tuple[str, ...] = ("aum_cny", "txn_amount_12m_cny")  # in CNY yuan
+INTEGER_FIELDS: tuple[str, ...] = ("birth_year", "txn_count_12m")
+BOOLEAN_FIELDS: tuple[str, ...] = ("marketing_consent", "do_not_disturb")
+
 # Fields the golden record (table `customer`) carries, survived from the sources.
 GOLDEN_FIELDS: tuple[str, ...] = tuple(f for f in CANONICAL_FIELDS if f != "source_updated_at")
 

@@ -4,6 +4,7 @@ decisions hold after the pipeline runs again."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import socket
@@ -178,6 +179,61 @@ def first_open_or_none(url: str, task_type: str) -> bool:
         ).scalar_one()
     engine.dispose()
     return bool(found)
+
+
+def test_runs_page_and_a_run_report_show_what_pipeline_run_holds(
+    browser: Browser,
+    workbench: str,
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sources = tmp_path / "channels"
+    generate(sources, customers=150, seed=11)
+    run(sources, sqlite_url, monkeypatch, tmp_path)
+    run(sources, sqlite_url, monkeypatch, tmp_path)  # a second run: the trends have two points
+    engine = sa.create_engine(sqlite_url)
+    with Session(engine) as session, session.begin():
+        add_user(session, username="li", password=PASSWORD, role="viewer")
+        stored = session.execute(
+            sa.text("SELECT run_id, counts FROM pipeline_run ORDER BY started_at")
+        ).all()
+    engine.dispose()
+    assert len(stored) == 2
+    first_id, first_counts = stored[0][0], json.loads(stored[0][1])
+
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(f"{workbench}/login")
+    page.fill("input[name=username]", "li")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("header >> text=Runs")
+    expect(page.locator("h1")).to_have_text("Runs")
+    rows = page.locator("#runs tr")
+    expect(rows).to_have_count(3)  # the header and two runs
+    newest = rows.nth(1).locator("td")
+    newest_counts = json.loads(stored[1][1])
+    held = sum(newest_counts["quarantined"].get(c, 0) for c in newest_counts["rows_read"])
+    assert newest.nth(3).inner_text() == f"{held:,}"  # customer rows, as the run page counts
+    assert newest.nth(4).inner_text() == f"{newest_counts['customers_total']:,}"
+    assert newest.nth(7).inner_text() == f"{newest_counts['tasks_open']:,}"
+    for figure in ("trend-quarantine", "trend-duplicates", "trend-backlog", "trend-stages"):
+        box = page.locator(f"#{figure} svg").bounding_box()
+        assert box is not None and box["width"] > 300, figure
+    if os.environ.get("MDM_SCREENSHOTS"):
+        page.screenshot(path=os.environ["MDM_SCREENSHOTS"] + "/runs_page.png", full_page=True)
+
+    page.click(f'a[href="/runs/{first_id}"]')
+    read = sum(first_counts["rows_read"].values())
+    expect(page.locator('[data-fact="rows read"]')).to_have_text(f"{read:,}")
+    expect(page.locator('[data-fact="steward tasks opened"]')).to_have_text(
+        f"{first_counts['tasks_opened']:,}"
+    )
+    assert page.locator("figure svg").count() == 7
+    legend = page.locator("#match-weights").inner_text()  # SVG text inside the figure
+    assert "upper 0.99" in legend and "lower 0.8" in legend
+    if os.environ.get("MDM_SCREENSHOTS"):
+        page.screenshot(path=os.environ["MDM_SCREENSHOTS"] + "/run_report.png", full_page=True)
 
 
 def sign_in(browser: Browser, base: str, username: str) -> Page:

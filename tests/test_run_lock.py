@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session
-from warehouse_io import second_delivery
+from warehouse_io import run_into, second_delivery
 
 from mdm.testbed.evaluate import pairwise_scores, read_predicted, read_truth
 from mdm.testbed.generate import generate
@@ -290,3 +290,72 @@ def test_row4_a_failed_load_leaves_no_identifier_in_stderr_prefect_or_the_run_ro
     for text in (stderr, logged, states, stored, failed[0].error):
         assert not IDENTIFIERS.findall(text)
     assert "[parameters:" not in logged  # SQLAlchemy quotes the statement's values so
+
+
+def _terminate_lock_backend(url: str, held_pid: int) -> None:
+    """What a server restart or a proxy's idle timeout does to the lock's connection."""
+    admin = sa.create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": held_pid})
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_row1_a_lock_whose_connection_died_is_noticed_and_the_warehouse_is_free(
+    postgres_url: str,
+) -> None:
+    from warehouse.lock import LockLost
+
+    engine = sa.create_engine(postgres_url)
+    migrate(engine)
+    with warehouse_lock(engine, wait_seconds=0) as held:
+        with engine.connect() as connection:
+            held.check(connection)  # held: no error
+        _terminate_lock_backend(postgres_url, held.backend_pid or 0)
+        with engine.connect() as connection, pytest.raises(LockLost, match="run it again"):
+            held.check(connection)
+        # another run may take the warehouse now: which is why the load must check
+        with warehouse_lock(sa.create_engine(postgres_url), wait_seconds=0):
+            pass
+    engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("prefect_harness")
+def test_row1_a_run_that_lost_its_lock_before_the_load_loads_nothing(
+    delivery: Path, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.pipeline
+    from warehouse.lock import LockLost, _lock_key
+
+    checked = flows.pipeline.check_tables
+
+    def lose_the_lock_then_check(tables: dict[str, object]) -> None:
+        """Runs just before the load: the run's lock connection dies here."""
+        engine = sa.create_engine(postgres_url)
+        with engine.connect() as connection:
+            database, schema = connection.execute(
+                sa.text("SELECT current_database(), current_schema()")
+            ).one()
+            key = _lock_key(f"customer-mdm run:{database}:{schema}")
+            pid = connection.execute(
+                sa.text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND ((classid::bigint << 32) | objid::bigint) = (:key)::bigint"
+                ),
+                {"key": key},
+            ).scalar_one()
+        engine.dispose()
+        _terminate_lock_backend(postgres_url, pid)
+        checked(tables)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flows.pipeline, "check_tables", lose_the_lock_then_check)
+    with pytest.raises(LockLost, match="nothing was loaded"):
+        run_into(delivery, postgres_url, monkeypatch, tmp_path, build_docs=False)
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as connection:
+        customers = connection.execute(sa.text("SELECT count(*) FROM customer")).scalar_one()
+    engine.dispose()
+    assert customers == 0
+    [(status, error)] = [(row.status, row.error) for row in runs(postgres_url)]
+    assert status == "failed" and "lost its lock" in error

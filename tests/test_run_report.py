@@ -9,7 +9,7 @@ import pytest
 from warehouse_io import run_into
 
 from flows.pipeline import RunSummary
-from flows.run_report import write_run_report
+from flows.run_report import StoredRun, trend_rows, write_run_report
 from mdm.testbed.generate import generate
 
 
@@ -32,7 +32,7 @@ def test_the_run_report_has_its_charts_inline_and_needs_no_network(tmp_path: Pat
     path = write_run_report(_summary(), tmp_path)
     assert path == tmp_path / "3f0c2a9e-0000-4000-8000-000000000001" / "run.html"
     page = path.read_text(encoding="utf-8")
-    assert page.count("<svg") == 2
+    assert page.count("<svg") == 7  # every chart drawn, empty ones with a "(none)" bar
     assert "<script" not in page.lower()
     assert not re.search(r"""(src|href)=["']https?:""", page)
     assert '<td data-fact="rows read">2,847</td>' in page
@@ -81,10 +81,92 @@ def test_a_run_writes_its_report_and_chromium_shows_the_charts(
         requests: list[str] = []
         page.on("request", lambda request: requests.append(request.url))
         page.goto(page_path.as_uri())
-        assert page.locator("figure svg").count() == 2
+        assert page.locator("figure svg").count() == 7
         read = sum(summary.rows_read.values())
         assert page.locator('[data-fact="rows read"]').inner_text() == f"{read:,}"
         box = page.locator("#stage-times svg").bounding_box()
         assert box is not None and box["width"] > 100
         browser.close()
     assert requests == [page_path.as_uri()]  # nothing fetched beyond the page itself
+
+
+def test_trends_follow_successful_runs_oldest_first() -> None:
+    import datetime as dt
+
+    def stored(run_id: str, day: int, status: str, quarantined: int, merges: int) -> StoredRun:
+        counts = {
+            "rows_read": {"branch": 1000},
+            "quarantined": {"branch": quarantined},
+            "merges": merges,
+            "customers_total": 1000 - quarantined - merges,
+            "tasks_open": 10 * day,
+        }
+        started = dt.datetime(2026, 12, day, 2, tzinfo=dt.UTC)
+        return StoredRun(run_id, status, started, counts, {"dedupe": 1.0, "load": 2.0})
+
+    rows = trend_rows(
+        [
+            stored("b", 2, "success", 20, 100),
+            stored("a", 1, "success", 10, 90),
+            stored("x", 3, "failed", 0, 0),
+        ]
+    )
+    assert [row["run"] for row in rows] == ["2026-12-01 02:00:00", "2026-12-02 02:00:00"]
+    assert rows[0]["quarantine rate"] == pytest.approx(0.01)
+    assert rows[1]["duplicate rate"] == pytest.approx(100 / 980)
+    assert rows[1]["open steward tasks"] == 20 and rows[1]["stage load"] == 2.0
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_run_stores_its_profile_and_the_workbench_shows_it_without_personal_data(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+    from sqlalchemy.orm import Session
+
+    from warehouse.models import PipelineRun
+    from web.app import create_app
+    from web.auth import add_user
+
+    sources = tmp_path / "channels"
+    generate(sources, customers=40, seed=6)
+    summary = run_into(sources, sqlite_url, monkeypatch, tmp_path, build_docs=False)
+    engine = sa.create_engine(sqlite_url)
+    with Session(engine) as session, session.begin():
+        counts = session.get(PipelineRun, summary.run_id).counts
+        add_user(session, username="viewer", password="a long password 1", role="viewer")
+    engine.dispose()
+    profile = counts["match_profile"]
+    assert sum(profile["weights"]["pairs"]) == profile["pairs_scored"] > 0
+    clustered = sum(int(s.rstrip("+")) * n for s, n in profile["cluster_sizes"].items())
+    assert clustered == summary.customers_total + summary.merges
+    assert sum(profile["merges_by_rule"].values()) >= summary.merges > 0
+    assert sum(counts["segment_sizes"]["value_tier"].values()) == summary.customers_total
+    assert counts["tasks_open"] == summary.tasks_opened  # a first run: all its tasks are open
+
+    app = create_app(sqlite_url)
+    with TestClient(app) as client:
+        login = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)  # type: ignore[union-attr]
+        client.post(
+            "/login",
+            data={"username": "viewer", "password": "a long password 1", "csrf_token": token},
+        )
+        listing = client.get("/runs")
+        page = client.get(f"/runs/{summary.run_id}")
+        missing = client.get("/runs/no-such-run")
+    app.state.engine.dispose()
+    assert listing.status_code == 200 and f'href="/runs/{summary.run_id}"' in listing.text
+    assert listing.text.count("<svg") == 4  # quarantine, duplicates, backlog, stage times
+    assert page.status_code == 200 and page.text.count("<svg") == 7
+    assert missing.status_code == 404
+    secrets: set[str] = set()
+    for path in [*sources.glob("*.csv"), *sources.glob("*.jsonl")]:
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("gb18030")  # the branch export
+        secrets.update(re.findall(r"(?<!\d)(?:1[3-9]\d{9}|\d{17}[\dX])(?!\d)", text))
+    assert secrets and not [v for v in secrets if v in page.text or v in listing.text]

@@ -9,6 +9,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mdm.standardize.amounts import parse_amount, parse_count, unit_factor
 from mdm.standardize.codes import (
@@ -359,3 +361,13 @@ def test_parse_list_flag(raw: object, flag: str | None) -> None:
 )
 def test_parse_id_type(raw: object, id_type: str | None) -> None:
     assert parse_id_type(raw) == id_type
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_resident_id_check_character_agrees_with_python_stdnum(body17: str) -> None:
+    # Our one home of the ISO 7064 MOD 11-2 formula against an independent implementation.
+    from stdnum.cn import ric
+
+    from mdm.standardize.ids import rid_check_char
+
+    assert rid_check_char(body17) == ric.calc_check_digit(body17 + "0")

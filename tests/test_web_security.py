@@ -155,7 +155,7 @@ def decisions(url: str) -> list[tuple[str, str]]:
     return [tuple(row) for row in rows]
 
 
-PAGES = ["/", "/tasks/1", "/customers/C000000001", "/users"]
+PAGES = ["/", "/tasks/1", "/customers/C000000001", "/users", "/runs", "/runs/seed"]
 FORMS = [
     "/tasks/1/decide",
     "/tasks/1/reveal",
@@ -498,3 +498,59 @@ def test_row15_out_of_bounds_parameters_are_a_400_not_a_500(warehouse_url: str, 
     app.state.engine.dispose()
     assert response.status_code in (400, 404), response.status_code
     assert "7777777777" not in response.text  # the refused value is not echoed
+
+
+def test_row6_an_admin_unlocks_a_locked_sign_in_and_it_is_audited(
+    client: TestClient, url: str
+) -> None:
+    assert [attempt(client, "steward", "wrong password") for _ in range(5)] == [401] * 5
+    assert attempt(client, "steward", PASSWORD) == 429
+    unlocked = CliRunner().invoke(
+        cli,
+        [
+            "users",
+            "unlock",
+            "steward",
+            "--by",
+            "admin",
+            "--client",
+            "testclient",
+            "--warehouse",
+            url,
+        ],
+    )
+    assert unlocked.exit_code == 0, unlocked.output
+    assert "2 lock(s) cleared" in unlocked.output  # the name's and the address's
+    assert throttle_rows(url) == {}
+    assert attempt(client, "steward", PASSWORD) == 303  # signed in: redirected to the queue
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        by, subject = connection.execute(
+            sa.text(
+                "SELECT decided_by, subject FROM steward_decision WHERE action = 'sign_in_unlocked'"
+            )
+        ).one()
+    engine.dispose()
+    assert by == "admin" and "steward" in subject
+
+
+def test_row7_identifier_searches_are_capped_per_user_and_minute(
+    client: TestClient, url: str
+) -> None:
+    from web.limits import IDENTIFIER_SEARCHES_PER_MINUTE, SearchLimit
+
+    sign_in(client, "viewer")
+    codes = [
+        client.get("/", params={"q": f"1381234{n:04d}"}).status_code
+        for n in range(IDENTIFIER_SEARCHES_PER_MINUTE + 2)
+    ]
+    assert codes == [200] * IDENTIFIER_SEARCHES_PER_MINUTE + [429, 429]
+    refused = client.get("/", params={"q": "13812345678"})
+    assert 0 < int(refused.headers["Retry-After"]) <= 60 and "try again" in refused.text
+    assert client.get("/", params={"q": "陈丽"}).status_code == 200  # names are not capped
+    searches = [action for action, _ in decisions(url) if action == "search"]
+    assert len(searches) == IDENTIFIER_SEARCHES_PER_MINUTE  # refused ones ran no search
+    window = SearchLimit(per_window=2)
+    assert [window.wait_seconds("a", now=t) for t in (0.0, 1.0, 2.0)] == [0, 0, 58]
+    assert window.wait_seconds("b", now=2.0) == 0  # per user
+    assert window.wait_seconds("a", now=60.5) == 0  # the first search left the window

@@ -31,6 +31,42 @@ class WarehouseBusy(MdmError):
     """Another run holds the warehouse, and it did not let go within the wait."""
 
 
+class LockLost(MdmError):
+    """The run's lock went away while it worked (its PostgreSQL connection closed)."""
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """What the load needs to check that the run still holds the warehouse: on PostgreSQL the
+    backend process of the lock's connection and the lock's key (plain values, so a Prefect
+    task can take them); None on SQLite, where the lock lives as long as the process."""
+
+    backend_pid: int | None = None
+    key: int | None = None
+
+    def check(self, connection: sa.Connection) -> None:
+        """Raise LockLost unless the lock is still granted to the run's lock connection.
+
+        A PostgreSQL session lock ends with its connection (a server restart, a proxy's idle
+        timeout, a terminated backend): another run may then take the warehouse while this
+        one is still working, and two loads would number customers from the same id."""
+        if self.backend_pid is None or self.key is None:
+            return
+        held = connection.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND pid = :pid AND objsubid = 1"
+                " AND ((classid::bigint << 32) | objid::bigint) = (:key)::bigint"
+            ),
+            {"pid": self.backend_pid, "key": self.key},
+        ).scalar_one()
+        if not held:
+            raise LockLost(
+                "the run lost its lock on the warehouse (its database connection closed);"
+                " nothing was loaded: run it again"
+            )
+
+
 @contextmanager
 def warehouse_lock(
     engine: Engine,
@@ -38,10 +74,10 @@ def warehouse_lock(
     wait_seconds: float,
     holder: Callable[[], str] = lambda: "another run",
     on_wait: Callable[[str], None] | None = None,
-) -> Iterator[None]:
-    """Hold the warehouse's run lock inside the block. Waits up to ``wait_seconds`` for the
-    current holder (``holder()`` names it; ``on_wait`` hears that name once, when the wait
-    starts), then raises WarehouseBusy naming it."""
+) -> Iterator[HeldLock]:
+    """Hold the warehouse's run lock inside the block, which gets a HeldLock to check it by.
+    Waits up to ``wait_seconds`` for the current holder (``holder()`` names it; ``on_wait``
+    hears that name once, when the wait starts), then raises WarehouseBusy naming it."""
     wait = _Wait(wait_seconds, holder, on_wait)
     dialect = engine.dialect.name
     if dialect == "postgresql":
@@ -50,8 +86,8 @@ def warehouse_lock(
         lock = _sqlite_lock(engine, wait)
     else:
         raise MdmError(f"a {dialect} warehouse cannot hold a run lock (use SQLite or PostgreSQL)")
-    with lock:
-        yield
+    with lock as held:
+        yield held
 
 
 @dataclass(frozen=True)
@@ -77,9 +113,11 @@ class _Wait:
 
 
 @contextmanager
-def _postgres_lock(engine: Engine, wait: _Wait) -> Iterator[None]:
+def _postgres_lock(engine: Engine, wait: _Wait) -> Iterator[HeldLock]:
     with engine.connect() as connection:
-        where = connection.execute(sa.text("SELECT current_database(), current_schema()")).one()
+        where = connection.execute(
+            sa.text("SELECT current_database(), current_schema(), pg_backend_pid()")
+        ).one()
         key = _lock_key(f"customer-mdm run:{where[0]}:{where[1]}")
 
         def try_once() -> bool:
@@ -89,10 +127,14 @@ def _postgres_lock(engine: Engine, wait: _Wait) -> Iterator[None]:
 
         wait.until(try_once)
         try:
-            yield
+            yield HeldLock(backend_pid=int(where[2]), key=key)
         finally:
-            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-            connection.commit()
+            if not connection.closed and not connection.invalidated:
+                try:
+                    connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+                except sa.exc.DBAPIError:
+                    pass  # the connection is gone, and the lock went with it
 
 
 def _lock_key(text: str) -> int:
@@ -101,10 +143,10 @@ def _lock_key(text: str) -> int:
 
 
 @contextmanager
-def _sqlite_lock(engine: Engine, wait: _Wait) -> Iterator[None]:
+def _sqlite_lock(engine: Engine, wait: _Wait) -> Iterator[HeldLock]:
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file::memory:"):
-        yield  # one process's database: no other run can reach it
+        yield HeldLock()  # one process's database: no other run can reach it
         return
     path = Path(database).resolve().with_name(Path(database).name + ".lock")
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -119,7 +161,7 @@ def _sqlite_lock(engine: Engine, wait: _Wait) -> Iterator[None]:
 
         wait.until(try_once)
         try:
-            yield
+            yield HeldLock()  # a flock lasts as long as this process holds the descriptor
         finally:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
     finally:

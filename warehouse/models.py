@@ -21,6 +21,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -347,3 +348,26 @@ class RmAlert(Base):
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | acknowledged
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
     run_id: Mapped[str] = mapped_column(String(36))
+
+
+class CustomerRelationship(Base):
+    """Two customers who are related but not one person (SPEC §4): a household (one surname
+    and address), or a phone or address in common. ``customer_id`` < ``related_customer_id``;
+    one row per pair, of the strongest kind its records give. ``evidence`` names the fields
+    that agree, never their values."""
+
+    __tablename__ = "customer_relationship"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "related_customer_id", name="uq_customer_relationship"),
+        Index("ix_customer_relationship_related", "related_customer_id"),
+    )
+
+    relationship_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(16))
+    related_customer_id: Mapped[str] = mapped_column(String(16))
+    relationship_type: Mapped[str] = mapped_column(String(16))  # household | shared_phone | …
+    evidence: Mapped[list[Any]] = mapped_column(JSON)  # e.g. ["surname", "address", "mobile"]
+    since: Mapped[dt.datetime] = mapped_column(Timestamp)  # when a run first found the link
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    first_seen_run_id: Mapped[str] = mapped_column(String(36))
+    last_seen_run_id: Mapped[str] = mapped_column(String(36))

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from warehouse.lock import HeldLock
+
 
 @dataclass
 class RunOutput:
@@ -39,3 +41,12 @@ class RunOutput:
     # the number the run's new customers were numbered from (WarehouseState); the load checks
     # that it is still the next one, so no customer added meanwhile is overwritten
     first_customer_number: int | None = None
+    # the run's hold on the warehouse, checked by the load before it writes and before it commits
+    lock: HeldLock = field(default_factory=HeldLock)
+    # customer_relationship rows the run found (mdm/matching/relations.py RELATIONSHIP_COLUMNS);
+    # ``relationships_complete``: every pair was scored, so a stored link not found is gone
+    relationships: pd.DataFrame | None = None
+    relationships_complete: bool = False
+    # customers whose every pair the run scored (an incremental run's): their links are complete
+    relationships_settled: list[str] = field(default_factory=list)
+    merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id

@@ -21,10 +21,11 @@ from warehouse.db import migrate
 from warehouse.load.customers import write_customers
 from warehouse.load.quarantine import write_quarantine
 from warehouse.load.records import write_source_records, write_xref
+from warehouse.load.relationships import write_relationships
 from warehouse.load.segments import write_alerts, write_segments
 from warehouse.load.tasks import open_tasks
-from warehouse.lock import warehouse_lock
-from warehouse.models import PipelineRun
+from warehouse.lock import HeldLock, warehouse_lock
+from warehouse.models import PipelineRun, StewardTask
 from warehouse.run_output import RunOutput
 from warehouse.state import next_customer_number
 from warehouse.values import json_safe
@@ -38,8 +39,9 @@ def held_run(
     sources_dir: str,
     wait_seconds: float,
     on_wait: Callable[[str], None] | None = None,
-) -> Iterator[None]:
-    """The warehouse for one run, from its lock to its end.
+) -> Iterator[HeldLock]:
+    """The warehouse for one run, from its lock to its end; the block gets the HeldLock that
+    the load checks before it writes and again before it commits.
 
     Under the lock: the schema is brought up to date, runs that died while `running` are
     marked failed, and this run's `running` row is written. A block that raises anything,
@@ -48,13 +50,13 @@ def held_run(
     """
 
     holder = partial(_holder, engine)
-    with warehouse_lock(engine, wait_seconds=wait_seconds, holder=holder, on_wait=on_wait):
+    with warehouse_lock(engine, wait_seconds=wait_seconds, holder=holder, on_wait=on_wait) as held:
         migrate(engine)
         with Session(engine) as session, session.begin():
             reconcile_stale_runs(session, by_run_id=run_id)
             start_run(session, run_id=run_id, sources_dir=sources_dir)
         try:
-            yield
+            yield held
         except BaseException as exc:
             with Session(engine) as session, session.begin():
                 fail_run(session, run_id=run_id, error=describe_failure(exc))
@@ -129,6 +131,17 @@ def start_run(session: Session, *, run_id: str, sources_dir: str) -> None:
     )
 
 
+def record_timings(engine: Engine, run_id: str, timings: dict[str, float]) -> None:
+    """Every stage's time, the load's included, once the load has committed (the load cannot
+    write its own time in the transaction it is timing)."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            sa.update(PipelineRun)
+            .where(PipelineRun.run_id == run_id)
+            .values(timings=json_safe(timings))
+        )
+
+
 def fail_run(session: Session, *, run_id: str, error: str) -> None:
     session.execute(
         sa.update(PipelineRun)
@@ -140,19 +153,25 @@ def fail_run(session: Session, *, run_id: str, error: str) -> None:
 def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     """Write a run's whole result; the caller commits once, so a failure leaves nothing half done.
 
-    Returns what changed: customers created, updated, retired; segment changes, alerts raised,
-    tasks opened (in all and by type), under the names RunSummary gives them.
+    Returns what changed: customers created, updated, retired; related customer pairs found;
+    segment changes, alerts raised, tasks opened (in all and by type) and the open backlog
+    after them, under the names RunSummary gives them.
     """
     now = dt.datetime.now(dt.UTC)
+    output.lock.check(session.connection())
     _check_customer_numbering(session, output.first_customer_number)
     write_source_records(session, output, now)
     changes: dict[str, Any] = dict(write_customers(session, output, now))
     write_xref(session, output, now)
+    changes["relationships_found"] = write_relationships(session, output, now)
     changes["segment_changes"] = write_segments(session, output, now)
     changes["alerts_raised"] = write_alerts(session, output, now)
     opened = open_tasks(session, output, now)
     changes["tasks_opened"] = sum(opened.values())
     changes["tasks_by_type"] = dict(sorted(opened.items()))
+    changes["tasks_open"] = session.scalar(
+        sa.select(sa.func.count()).select_from(StewardTask).where(StewardTask.status == "open")
+    )
     write_quarantine(session, output, now)
     session.execute(
         sa.update(PipelineRun)
@@ -166,4 +185,5 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
             report_path=output.report_path,
         )
     )
+    output.lock.check(session.connection())  # the write took a while: still ours to commit?
     return changes

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 from mdm.customer_ids import customer_number
 from mdm.matching.golden import FieldOverride
 from mdm.matching.keys import from_bytes, record_keys
-from mdm.schema import CANONICAL_FIELDS, DERIVED_FIELDS, record_key_index
+from mdm.schema import (
+    CANONICAL_FIELDS,
+    DATE_FIELDS,
+    DATETIME_FIELDS,
+    DERIVED_FIELDS,
+    record_key_index,
+)
 from mdm.standardize.dates import CHINA_TZ
 from warehouse.models import (
     Customer,
@@ -29,10 +35,9 @@ from warehouse.models import (
 )
 from warehouse.values import column_value
 
-DATE_FIELDS = ("birth_date", "risk_assessed_on", "id_birth_date")
-
-
-DATETIME_FIELDS = ("source_updated_at", "last_txn_at", "ingested_at")
+# Stored records also carry a derived date and the lineage time of their ingest.
+STORED_DATE_FIELDS = (*DATE_FIELDS, "id_birth_date")
+STORED_DATETIME_FIELDS = (*DATETIME_FIELDS, "ingested_at")
 
 
 STORED_RECORD_FIELDS = tuple(dict.fromkeys((*CANONICAL_FIELDS, *DERIVED_FIELDS, "trust")))
@@ -139,10 +144,10 @@ def records_from_json(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
         list(rows),
         columns=["record_key", *STORED_RECORD_FIELDS, "source_system", "source_record_id"],
     )
-    for column in DATE_FIELDS:
+    for column in STORED_DATE_FIELDS:
         frame[column] = pd.to_datetime(frame[column], errors="coerce").dt.date
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    for column in DATETIME_FIELDS:
+    for column in STORED_DATETIME_FIELDS:
         if column in frame:
             frame[column] = pd.to_datetime(frame[column], errors="coerce", utc=True)
     frame = frame.set_index("record_key")

@@ -17,10 +17,12 @@ from web import (
     routes_auth,
     routes_customers,
     routes_queue,
+    routes_runs,
     routes_tasks,
     routes_users,
 )
 from web.deps import NotSignedIn, current_user, render
+from web.limits import SearchLimit
 
 MAX_QUERY_LENGTH = 2_000  # characters of a URL's path or query string
 
@@ -45,12 +47,14 @@ def create_app(
     app.state.engine = create_warehouse_engine(warehouse_url)
     app.state.idle_minutes = idle_minutes
     app.state.secure_cookies = secure_cookies
+    app.state.search_limit = SearchLimit()
     for module in (
         routes_auth,
         routes_queue,
         routes_tasks,
         routes_customers,
         routes_approvals,
+        routes_runs,
         routes_users,
     ):
         app.include_router(module.router)
@@ -73,7 +77,9 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        return render(request, "error.html", None, exc.status_code, message=str(exc.detail))
+        response = render(request, "error.html", None, exc.status_code, message=str(exc.detail))
+        response.headers.update(exc.headers or {})  # Retry-After of a 429
+        return response
 
     # A parameter out of bounds (a 100,000-character search, page 10^20, an id no column can
     # hold) is the request's fault: 400 naming the parameter, never its value, never a 500.

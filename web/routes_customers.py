@@ -1,5 +1,5 @@
-"""A customer: the golden record, its source records, segments and their history, its tasks and
-the audit trail of every decision about it."""
+"""A customer: the golden record, its source records, related customers, segments and their
+history, its tasks and the audit trail of every decision about it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from mdm.schema import GOLDEN_FIELDS
 from mdm.stewardship import actions, queue
 from warehouse.models import (
+    Customer,
     CustomerHistory,
+    CustomerRelationship,
     CustomerSegment,
     CustomerSegmentHistory,
     StewardTask,
@@ -43,6 +45,35 @@ def segment_history(session: Session, customer_id: str) -> list[dict[str, Any]]:
     return [dict(row) for row in session.execute(query).mappings()]
 
 
+def related_customers(session: Session, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's households and shared phones or addresses (customer_relationship), with
+    the other customer's id and name, strongest kind first (the first 200)."""
+    link = CustomerRelationship
+    other = sa.case(
+        (link.customer_id == customer_id, link.related_customer_id), else_=link.customer_id
+    )
+    kind_order = sa.case(
+        (link.relationship_type == "household", 0),
+        (link.relationship_type == "shared_phone", 1),
+        else_=2,
+    )
+    query = (
+        sa.select(
+            other.label("customer_id"),
+            Customer.full_name,
+            Customer.is_active,
+            link.relationship_type,
+            link.evidence,
+            link.since,
+        )
+        .join(Customer, Customer.customer_id == other, isouter=True)
+        .where(sa.or_(link.customer_id == customer_id, link.related_customer_id == customer_id))
+        .order_by(kind_order, other)
+        .limit(200)
+    )
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
 def customer_page(
     request: Request, session: Session, user: Any, customer_id: str, revealed: Any = None
 ) -> HTMLResponse:
@@ -61,6 +92,7 @@ def customer_page(
             if getattr(customer, name) is not None
         },
         records=records,
+        related=related_customers(session, customer_id),
         source_fields=[
             name for name in GOLDEN_FIELDS if any(r.get(name) is not None for r in records.values())
         ],

@@ -7,7 +7,7 @@ import math
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from mdm.stewardship.queue import (
 from mdm.stewardship.tasks import TASK_TYPES
 from warehouse.models import Customer, StewardTask
 from web.deps import Db, Steward, Viewer, render
+from web.limits import SearchLimit
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -43,14 +44,21 @@ def summary(task: StewardTask) -> str:
     return str(details.get("message") or details.get("rule") or "")
 
 
-def _audit_identifier_search(session: Session, text: str, *, by: str) -> None:
-    """Record every search by phone or ID number, and refuse (recorded too) a partial one."""
+def _audit_identifier_search(session: Session, text: str, *, by: str, limit: SearchLimit) -> None:
+    """Record every search by phone or ID number, and refuse (recorded too) a partial one;
+    over the user's cap per minute, a 429 (web/limits.py)."""
     try:
         identifier = identifier_search(text)
     except ReviewError:
         actions.audit_search(session, field="identifier", by=by, refused=True)
         session.commit()
         raise
+    if identifier is not None and (wait := limit.wait_seconds(by)):
+        raise HTTPException(
+            status_code=429,
+            detail=f"too many searches by phone or ID number; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     if identifier is not None:
         actions.audit_search(session, field=identifier[0], by=by)
         session.commit()
@@ -72,7 +80,9 @@ def queue(
     rm: Annotated[str | None, Query(max_length=100)] = None,
     assigned: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
-    _audit_identifier_search(session, q or "", by=user.username)
+    _audit_identifier_search(
+        session, q or "", by=user.username, limit=request.app.state.search_limit
+    )
     where = TaskFilter(
         task_type=task_type if task_type in TASK_TYPES else None,
         status=status if status in STATUSES else "open",

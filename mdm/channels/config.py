@@ -14,13 +14,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mdm.errors import ConfigError
-from mdm.schema import CANONICAL_FIELDS, REQUIRED_TRANSACTION_FIELDS, TRANSACTION_FIELDS
+from mdm.schema import (
+    AMOUNT_FIELDS,
+    CANONICAL_FIELDS,
+    REQUIRED_TRANSACTION_FIELDS,
+    TRANSACTION_FIELDS,
+)
 
 CHANNELS_FILE = "channels.yaml"
 Format = Literal["csv", "jsonl", "xlsx", "parquet", "sql"]
 Unit = Literal["yuan", "wan", "yi"]
 Kind = Literal["customers", "transactions"]
-AMOUNT_FIELDS = ("aum_cny", "txn_amount_12m_cny")
 
 
 class ChannelConfig(BaseModel):

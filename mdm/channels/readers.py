@@ -201,7 +201,10 @@ def _read_jsonl(path: Path, channel: ChannelConfig) -> RawTable:
     problems: list[str | None] = []
     row_numbers: list[int] = []
     long_rows: list[int] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines ends a record at \n only: str.splitlines() would also cut at U+0085, U+2028,
+    # U+2029 and other breaks that JSON carries unescaped inside a string value.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         if len(line) > MAX_FIELD_CHARS:

@@ -46,6 +46,34 @@ def add(
     guarded(body)
 
 
+@users_app.command("unlock")
+def unlock(
+    name: Annotated[str, typer.Argument(help="user name whose sign-in is locked")],
+    by: Annotated[str, typer.Option("--by", help="who unlocks it (for the audit trail)")],
+    client: Annotated[
+        str | None, typer.Option("--client", help="also unlock this client address")
+    ] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """End a sign-in lock before it runs out (after repeated wrong passwords); audited."""
+
+    def body() -> None:
+        from sqlalchemy.orm import Session
+
+        from warehouse.db import create_warehouse_engine
+        from web.auth import unlock_sign_in
+
+        engine = create_warehouse_engine(migrated_url(warehouse))
+        try:
+            with Session(engine) as session, session.begin():
+                cleared = unlock_sign_in(session, username=name, client=client, by=by)
+        finally:
+            engine.dispose()
+        typer.echo(f"sign-in of {name} unlocked ({cleared} lock(s) cleared)")
+
+    guarded(body)
+
+
 def serve(
     warehouse: WarehouseOption = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",

@@ -215,3 +215,30 @@ def candidate_pairs(
         }
     )
     return Blocking(pairs, rules, pairs_per_rule, skipped_blocks)
+
+
+# Fields a matching.yaml rule may combine: each one's key, and the comparison it makes agree.
+FIELD_KEYS: dict[str, tuple[Callable[[Features], np.ndarray], str]] = {
+    "name": (_full_name, "name"),
+    "pinyin": (_pinyin, "name"),  # either order of the name's syllables
+    "surname": (lambda f: f.surname.codes, "name"),
+    "given_name": (lambda f: f.given.codes, "name"),  # latin names
+    "family_name": (lambda f: f.family.codes, "name"),
+    "given_sound": (lambda f: f.given_sound.codes, "name"),
+    "family_sound": (lambda f: f.family_sound.codes, "name"),
+    "birth_date": (_birth_date, "birth_date"),
+    "birth_year": (_birth_year, "birth_date"),
+    "id_number": (_valid_id, "id"),
+    "mobile": (lambda f: f.mobile.codes, "mobile"),
+    "email": (lambda f: f.email.codes, "email"),
+    "address": (lambda f: f.address.codes, "address"),
+    "city": (lambda f: f.city.codes, "address"),
+}
+
+
+def field_rule(name: str, fields: tuple[str, ...]) -> BlockingRule:
+    """A rule on several FIELD_KEYS at once. It teaches neither its fields' comparisons nor the
+    address, where relatives meet on most keys (see BlockingRule)."""
+    keys = [FIELD_KEYS[field][0] for field in fields]
+    implicates = (*dict.fromkeys(FIELD_KEYS[field][1] for field in fields), "address")
+    return BlockingRule(name, lambda f: combine(*(key(f) for key in keys)), implicates)

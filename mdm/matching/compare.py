@@ -8,7 +8,7 @@ element-wise at C speed through ``rapidfuzz.process.cpdist``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -130,15 +130,16 @@ def _part_agrees(
     left: np.ndarray,
     right: np.ndarray,
     family_agrees: np.ndarray | None = None,
+    similar_at: float = LATIN_SIMILAR,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(exact, similar) of one name part of the left records against one of the right: similar
-    is Jaro-Winkler >= LATIN_SIMILAR, the same sound, or (two given names) a nickname."""
+    is Jaro-Winkler >= ``similar_at``, the same sound, or (two given names) a nickname."""
     a = getattr(f, left_part).take(left)
     b = getattr(f, right_part).take(right)
     sound_a = getattr(f, f"{left_part}_sound").take(left)
     sound_b = getattr(f, f"{right_part}_sound").take(right)
     exact = (a == b) & (a != "")
-    similar = exact | (_scores(distance.JaroWinkler.normalized_similarity, a, b) >= LATIN_SIMILAR)
+    similar = exact | (_scores(distance.JaroWinkler.normalized_similarity, a, b) >= similar_at)
     similar |= (_scores(distance.OSA.distance, a, b) <= 1) & (np.char.str_len(a.astype(str)) >= 4)
     similar |= (sound_a == sound_b) & (sound_a != "")
     if left_part == right_part == "given":
@@ -155,16 +156,19 @@ def _initial(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (short(a, b) | short(b, a)).astype(bool)
 
 
-def compare_latin(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def compare_latin(
+    f: Features, left: np.ndarray, right: np.ndarray, *, latin_similar: float = LATIN_SIMILAR
+) -> np.ndarray:
     """Latin-mode levels for pairs that both have given and family parts."""
     out = np.full(len(left), level("name", "latin_different"), dtype=np.int8)
     if len(left) == 0:
         return out
-    straight_family = _part_agrees(f, "family", "family", left, right)
+    at = latin_similar
+    straight_family = _part_agrees(f, "family", "family", left, right, similar_at=at)
     family_ok = straight_family[1]
-    straight_given = _part_agrees(f, "given", "given", left, right, family_ok)
-    cross_gf = _part_agrees(f, "given", "family", left, right)
-    cross_fg = _part_agrees(f, "family", "given", left, right)
+    straight_given = _part_agrees(f, "given", "given", left, right, family_ok, similar_at=at)
+    cross_gf = _part_agrees(f, "given", "family", left, right, similar_at=at)
+    cross_fg = _part_agrees(f, "family", "given", left, right, similar_at=at)
     out[family_ok] = level("name", "latin_family_only")
     idx = np.flatnonzero(family_ok)
     initial = _initial(f.given.take(left[idx]), f.given.take(right[idx]))
@@ -176,7 +180,15 @@ def compare_latin(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarra
     return out
 
 
-def compare_name(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def compare_name(
+    f: Features,
+    left: np.ndarray,
+    right: np.ndarray,
+    *,
+    char_similar: float = NAME_SIMILAR,
+    romanized_similar: float = PINYIN_SIMILAR,
+    latin_similar: float = LATIN_SIMILAR,
+) -> np.ndarray:
     both, exact = _equal(f.name, left, right)
     _, pinyin_exact = _equal(f.pinyin, left, right)
     either_partial = both & (f.partial[left] | f.partial[right])
@@ -190,7 +202,7 @@ def compare_name(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray
     similar = _scores(
         distance.Levenshtein.normalized_similarity, f.name.take(left[idx]), f.name.take(right[idx])
     )
-    out[idx[similar >= NAME_SIMILAR - 1e-9]] = level("name", "char_similar")
+    out[idx[similar >= char_similar - 1e-9]] = level("name", "char_similar")
     out[same_script & pinyin_exact] = level("name", "pinyin_exact")
     out[same_script & exact] = level("name", "exact")
 
@@ -201,7 +213,7 @@ def compare_name(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray
         f.pinyin.take(left[idx]),
         f.pinyin.take(right[idx]),
     )
-    out[idx[similar >= PINYIN_SIMILAR]] = level("name", "romanized_similar")
+    out[idx[similar >= romanized_similar]] = level("name", "romanized_similar")
     out[romanized & pinyin_exact] = level("name", "romanized_exact")
 
     out[either_partial] = level("name", "surname_different")
@@ -210,7 +222,7 @@ def compare_name(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray
 
     parts = (f.given.codes >= 0) & (f.family.codes >= 0)
     idx = np.flatnonzero(whole & parts[left] & parts[right] & ~f.hanzi[left] & ~f.hanzi[right])
-    out[idx] = compare_latin(f, left[idx], right[idx])
+    out[idx] = compare_latin(f, left[idx], right[idx], latin_similar=latin_similar)
     return out
 
 
@@ -277,7 +289,9 @@ def compare_gender(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarr
     ).astype(np.int8)
 
 
-def compare_address(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def compare_address(
+    f: Features, left: np.ndarray, right: np.ndarray, *, fuzzy: float = ADDRESS_SIMILAR / 100
+) -> np.ndarray:
     both, exact = _equal(f.address, left, right)
     cities, same_city = _equal(f.city, left, right)
     out = np.full(len(left), NULL, dtype=np.int8)
@@ -287,14 +301,14 @@ def compare_address(f: Features, left: np.ndarray, right: np.ndarray) -> np.ndar
     # token-set ratio is the plain ratio; a latin address still tolerates a typo.
     idx = np.flatnonzero(both & ~exact)
     similar = _scores(fuzz.ratio, f.address.take(left[idx]), f.address.take(right[idx]))
-    out[idx[similar >= ADDRESS_SIMILAR]] = level("address", "fuzzy")
+    out[idx[similar >= fuzzy * 100 - 1e-9]] = level("address", "fuzzy")
     out[exact] = level("address", "exact")
     out[~both & cities] = level("address", "city_different")
     out[~both & same_city] = level("address", "city_agrees")
     return out
 
 
-COMPARATORS: dict[str, Callable[[Features, np.ndarray, np.ndarray], np.ndarray]] = {
+COMPARATORS: dict[str, Callable[..., np.ndarray]] = {
     "name": compare_name,
     "id": compare_id,
     "birth_date": compare_birth_date,
@@ -305,7 +319,28 @@ COMPARATORS: dict[str, Callable[[Features, np.ndarray, np.ndarray], np.ndarray]]
 }
 
 
-def compare(f: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame:
-    """Level codes (int8, -1 = null) per comparison for the pairs (left[i], right[i])."""
+# Similarity cutoffs a matching.yaml may move, per comparison: the level each decides and its
+# default (a share, 0-1; the address's is rapidfuzz's ratio over 100).
+CUTOFFS: dict[str, dict[str, float]] = {
+    "name": {
+        "char_similar": NAME_SIMILAR,  # Levenshtein similarity of the characters
+        "romanized_similar": PINYIN_SIMILAR,  # Jaro-Winkler of the pinyin
+        "latin_similar": LATIN_SIMILAR,  # Jaro-Winkler of a given or family name
+    },
+    "address": {"fuzzy": ADDRESS_SIMILAR / 100},
+}
+
+
+def compare(
+    f: Features,
+    left: np.ndarray,
+    right: np.ndarray,
+    cutoffs: Mapping[str, Mapping[str, float]] | None = None,
+) -> pd.DataFrame:
+    """Level codes (int8, -1 = null) per comparison for the pairs (left[i], right[i]);
+    ``cutoffs``: comparison -> {level: cutoff} replacing CUTOFFS' defaults."""
     left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
-    return pd.DataFrame({name: fn(f, left, right) for name, fn in COMPARATORS.items()})
+    moved = cutoffs or {}
+    return pd.DataFrame(
+        {name: fn(f, left, right, **moved.get(name, {})) for name, fn in COMPARATORS.items()}
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,7 @@ import pandas as pd
 from mdm.matching.arrays import pair_codes
 from mdm.matching.blocking import DEFAULT_RULES, Blocking, BlockingRule, candidate_pairs
 from mdm.matching.cluster import cluster
-from mdm.matching.compare import COMPARISONS, compare, level
+from mdm.matching.compare import COMPARISONS, NULL, compare, level
 from mdm.matching.features import Features, prepare
 from mdm.matching.keys import record_keys
 from mdm.matching.labels import Labels, find_labels, held_out_check, learnt_lower, with_labels
@@ -43,6 +43,15 @@ class MatchSettings:
     # A later run matches only its new and changed records with the saved model while they are
     # at most this share of the warehouse's records; more new data refits the model on all.
     incremental_share: float = 0.2
+    # What a matching.yaml changes (mdm/matching/config.py); the defaults need none.
+    rules: tuple[BlockingRule, ...] = DEFAULT_RULES
+    comparisons_off: frozenset[str] = frozenset()  # null on every pair: they weigh nothing
+    cutoffs: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # compare.CUTOFFS
+    term_frequency: frozenset[str] | None = None  # Features fields TF-adjusted; None = all
+    households: bool = True  # one family name, two given names: never merged
+    # identifies the settings above that shape the model (not the thresholds): a saved model
+    # fitted under other ones is not reused
+    fingerprint: str = ""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.lower <= self.upper <= 1.0:
@@ -121,13 +130,30 @@ def _cluster(
     )
 
 
+def _levels(
+    features: Features, left: np.ndarray, right: np.ndarray, settings: MatchSettings
+) -> pd.DataFrame:
+    """Comparison levels under the settings' cutoffs; a comparison switched off is null on
+    every pair, so it weighs nothing and teaches nothing."""
+    levels = compare(features, left, right, settings.cutoffs)
+    for name in settings.comparisons_off:
+        levels[name] = NULL
+    return levels
+
+
 def _with_households(
-    cannot: tuple[np.ndarray, np.ndarray], levels: pd.DataFrame, left: np.ndarray, right: np.ndarray
+    cannot: tuple[np.ndarray, np.ndarray],
+    levels: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
+    settings: MatchSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cannot-link pairs plus those one family name with two unrelated given names marks as
     two people: spouses, parents and children share an address and a phone, which no score
-    may outweigh (SPEC §4). Cannot-links also stop a chain through an initial (A. Walker)."""
+    may outweigh (SPEC §4). Cannot-links also stop a chain through an initial (A. Walker).
+    Off (``settings.households``), the score alone decides."""
     household = levels["name"].to_numpy() == level("name", "latin_family_only")
+    household &= settings.households
     return np.r_[cannot[0], left[household]], np.r_[cannot[1], right[household]]
 
 
@@ -150,7 +176,7 @@ def match_records(
     cannot = _positions(records.index, cannot_link)
     blocking = candidate_pairs(
         features,
-        rules=DEFAULT_RULES,
+        rules=settings.rules,
         max_block_size=settings.max_block_size,
         extra=(np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]]),
     )
@@ -158,15 +184,17 @@ def match_records(
     right = blocking.pairs["right"].to_numpy()
     rule_mask = blocking.pairs["rule_mask"].to_numpy()
 
-    levels = compare(features, left, right)
-    tf = term_frequencies(features, left, levels)
-    training = TrainingSettings(u_sample_pairs=settings.u_sample_pairs, seed=settings.seed)
+    levels = _levels(features, left, right, settings)
+    tf = term_frequencies(features, left, levels, fields=settings.term_frequency)
+    training = TrainingSettings(
+        u_sample_pairs=settings.u_sample_pairs, seed=settings.seed, cutoffs=settings.cutoffs
+    )
     labels = find_labels(features.keys, left, right, must, cannot)
     parameters = fit(features, levels, tf, rule_mask, blocking.rules, training, labels=labels)
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
     settings = _learn_lower(labels, probability, settings, parameters)
-    cannot = _with_households(cannot, levels, left, right)
+    cannot = _with_households(cannot, levels, left, right, settings)
 
     position = _cluster(features, left, right, probability, settings, must, cannot)
     keys = features.keys
@@ -277,6 +305,9 @@ def match_delta(
     """
     if not records.index.is_unique:
         raise ValueError("records must have a unique record_key index")
+    if not set(settings.rules) <= set(DEFAULT_RULES):
+        # the neighbourhood is found from the stored keys of the default rules only
+        raise ValueError("an incremental run blocks with (some of) the default rules only")
     must_link, cannot_link = list(must_link), list(cannot_link)
     is_delta = np.zeros(len(records), dtype=bool)
     is_delta[records.index.get_indexer(delta)] = True  # isin on a string index is far slower
@@ -304,7 +335,7 @@ def match_delta(
     oversized = {rule: mask[chosen] for rule, mask in near.oversized.items()}
     blocking = candidate_pairs(
         features,
-        rules=tuple(_touching(rule, is_delta, oversized.get(rule.name)) for rule in DEFAULT_RULES),
+        rules=tuple(_touching(rule, is_delta, oversized.get(rule.name)) for rule in settings.rules),
         max_block_size=settings.max_block_size,
         extra=(np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]]),
     )
@@ -314,10 +345,10 @@ def match_delta(
     blocking = replace(blocking, pairs=blocking.pairs.loc[touches].reset_index(drop=True))
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
-    levels = compare(features, left, right)
+    levels = _levels(features, left, right, settings)
     # Decisions since the model was fitted teach it now: decided records are always delta.
     labels = find_labels(features.keys, left, right, must, cannot)
-    tf = term_frequencies(features, left, levels, near.shares)
+    tf = term_frequencies(features, left, levels, near.shares, fields=settings.term_frequency)
     parameters = with_labels(parameters, levels, tf, labels)
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
@@ -332,7 +363,7 @@ def match_delta(
     hub = members.groupby(kept[members.to_numpy()]).transform("first")
     star = (hub.to_numpy(dtype=np.int64), members.to_numpy(dtype=np.int64))
     star_and_must = (np.r_[must[0], star[0]], np.r_[must[1], star[1]])
-    cannot = _with_households(cannot, levels, left, right)
+    cannot = _with_households(cannot, levels, left, right, settings)
     position = _cluster(features, left, right, probability, settings, star_and_must, cannot)
     keys_of = features.keys
     return MatchResult(

@@ -9,7 +9,7 @@ value's frequency. The parameters come from ``train.fit`` as a JSON-serializable
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,7 @@ def term_frequencies(
     left: np.ndarray,
     levels: pd.DataFrame,
     population: Mapping[str, pd.Series] | None = None,
+    fields: Collection[str] | None = None,
 ) -> TermFrequencies:
     """On a TF level, P(agree on v | non-match) = u · f(v) / Σf² shares the level's u out over
     the values by how often random pairs agree on each, while P(agree on v | match) = m (the
@@ -74,11 +75,14 @@ def term_frequencies(
 
     ``population``: when ``features`` are a part of the records (an incremental run's
     neighbourhood), the whole warehouse's share of each value, per Features field, indexed by
-    the value's hash (keys.hash_values).
+    the value's hash (keys.hash_values). ``fields``: the Features fields whose levels are
+    adjusted (default: every one of TERM_FREQUENCY); the others keep their level's weight.
     """
     adjustment = {c: np.zeros(len(levels)) for c, _ in TERM_FREQUENCY}
     agreement = {}
     for (comparison, level_name), column in TERM_FREQUENCY.items():
+        if fields is not None and column not in fields:
+            continue
         codes = getattr(features, column)
         if population is None:
             everyone = np.ones(features.size, dtype=bool)

@@ -18,8 +18,8 @@ centred on u, and m ∝ 4^level within each mode for a comparison no identifier 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,8 @@ class TrainingSettings:
     max_iterations: int = 200
     tolerance: float = 1e-3  # bits: the largest change of any level weight at convergence
     seed: int = 0
+    # compare.CUTOFFS moved by a matching.yaml, so random pairs are compared as candidates are
+    cutoffs: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 def _smoothed(counts: np.ndarray) -> np.ndarray:
@@ -102,7 +104,7 @@ def random_pair_counts(features: Features, settings: TrainingSettings) -> dict[s
     left, right = random_pairs(features.size, settings.u_sample_pairs, settings.seed)
     # Draw by record_key order, so the sample does not depend on how the rows were sorted.
     by_key = np.argsort(features.rank)
-    levels = compare(features, by_key[left], by_key[right])
+    levels = compare(features, by_key[left], by_key[right], settings.cutoffs)
     ones = np.ones(len(left))
     return {
         name: _level_counts(levels[name].to_numpy(), len(labels), ones)

@@ -315,3 +315,12 @@ def assign_segments(
             for name, parts in columns.items()
         }
     )
+
+
+def segment_sizes(segments: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Customers per segment value, by segment type (campaign lists included): counts only."""
+    counted = segments.groupby(["segment_type", "segment_value"], observed=True).size()
+    sizes: dict[str, dict[str, int]] = {}
+    for (segment_type, value), n in counted.items():
+        sizes.setdefault(str(segment_type), {})[str(value)] = int(n)
+    return sizes

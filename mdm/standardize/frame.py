@@ -36,7 +36,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mdm.schema import CANONICAL_FIELDS, DERIVED_FIELDS
+from mdm.schema import (
+    AMOUNT_FIELDS,
+    BOOLEAN_FIELDS,
+    CANONICAL_FIELDS,
+    DATE_FIELDS,
+    DATETIME_FIELDS,
+    DERIVED_FIELDS,
+    INTEGER_FIELDS,
+)
 from mdm.standardize import vectorized
 from mdm.standardize.addresses import divisions_many
 from mdm.standardize.amounts import parse_amount, parse_count, unit_factor
@@ -84,11 +92,6 @@ TEXT_FIELDS = (
     "preferred_contact",
 )
 DIVISION_FIELDS = ("province", "city", "district")
-DATE_FIELDS = ("birth_date", "risk_assessed_on")
-DATETIME_FIELDS = ("source_updated_at", "last_txn_at")
-AMOUNT_FIELDS = ("aum_cny", "txn_amount_12m_cny")
-INTEGER_FIELDS = ("birth_year", "txn_count_12m")
-BOOLEAN_FIELDS = ("marketing_consent", "do_not_disturb")
 CODE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "gender": parse_gender,
     "id_type": parse_id_type,

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from mdm.standardize.dates import CHINA_TZ
 from mdm.standardize.emails import EMAIL_PATTERN
-from mdm.standardize.ids import birth_date_from_digits
+from mdm.standardize.ids import birth_date_from_digits, rid_check_codes
 from mdm.standardize.names import (
     HONORIFIC_FINAL_CHARS,
     HONORIFIC_PREFIXES,
@@ -76,9 +76,6 @@ _DATE_FORMATS = (  # (pattern, strptime format), years 1900-2099 as above
     ("(?:19|20)[0-9]{6}", "%Y%m%d"),
 )
 _RESIDENT_ID = "[0-9]{17}[0-9Xx]"
-# ISO 7064 MOD 11-2: weights 2^(17-i) mod 11, and the check character for each sum mod 11.
-_ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-_ID_CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
 
 
 def arrow_strings(values: pd.Series | Sequence[Any]) -> pa.Array | None:
@@ -196,7 +193,7 @@ def resident_ids(strings: pa.Array) -> HandledIds:
         ids = pc.utf8_upper(pc.filter(strings, pa.array(mask)))
         chars = _fixed_width_bytes(ids, 18)
         digits = (chars[:, :17] - ord("0")).astype(np.int64)
-        check_ok = _ID_CHECK_CHARS[(digits @ _ID_WEIGHTS) % 11] == chars[:, 17]
+        check_ok = rid_check_codes(digits) == chars[:, 17]
         # Birth dates repeat: build each distinct one once, from its YYYYMMDD number.
         yyyymmdd = digits[:, 6:14] @ (10 ** np.arange(7, -1, -1, dtype=np.int64))
         codes, distinct_days = pd.factorize(yyyymmdd)

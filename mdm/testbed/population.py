@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from pypinyin import lazy_pinyin
 
+from mdm.standardize.ids import rid_check_char
+
 
 # fmt: off
 class Surname(NamedTuple):
@@ -398,12 +400,6 @@ def _birth_regions(rng: Rng, years: I64) -> I64:
     return region.astype(np.int64)
 
 
-def cn_check_digit(body17: str) -> str:
-    """ISO 7064 MOD 11-2 check character of an 18-digit resident ID."""
-    total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(body17))
-    return "10X98765432"[total % 11]
-
-
 def _resident_ids(
     region: I64,
     birth: list[date],
@@ -421,7 +417,7 @@ def _resident_ids(
         s = int(seq[p])
         while True:
             body = f"{REGIONS[region[p]].code}{d:%Y%m%d}{s:03d}"
-            rid = body + cn_check_digit(body)
+            rid = body + rid_check_char(body)
             if rid not in seen:
                 break
             s = (s + 2) % 1000  # collision: next number of the same gender

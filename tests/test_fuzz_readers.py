@@ -1,0 +1,119 @@
+"""Property tests (hypothesis) over the file readers (issue 12's fuzz layer over ingest): any
+bytes in a CSV or JSON-lines delivery either read, with every data row accounted for as a record
+or a reject, or stop with one SourceError line that names the file; never another exception."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flows.ingest import ingest_channel, standardize_channel
+from mdm.channels.config import load_channels
+from mdm.errors import SourceError
+
+COLUMNS = {"full_name": "name", "mobile": "phone", "birth_date": "born", "email": "mail"}
+CHANNELS_YAML = """channels:
+  leads:
+    path: {path}
+    format: {format}
+    record_id: id
+    trust: 20
+    columns: {{full_name: name, mobile: phone, birth_date: born, email: mail}}
+"""
+
+CELL = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.text(alphabet=st.characters(categories=["Cc", "Cf", "Zl", "Zp", "Po", "Lo"]), max_size=12),
+    st.sampled_from(['"', '""', ",", "\n", "\r\n", "\x00", "\ufeff", "=cmd|' /C calc'!A0",
+                     "'; DROP TABLE customer; --", "\u202ename\u202c", "x" * 5000]),
+)  # fmt: skip
+ROW = st.fixed_dictionaries({"id": CELL, **{column: CELL for column in COLUMNS.values()}})
+
+
+def _ingest(folder: Path, name: str, data: bytes, fmt: str) -> tuple[int, int, int] | str:
+    (folder / name).write_bytes(data)
+    (folder / "channels.yaml").write_text(CHANNELS_YAML.format(path=name, format=fmt))
+    config = load_channels(folder)
+    [channel] = config.channels
+    try:
+        batch = ingest_channel.fn(config, channel)
+        batch = standardize_channel.fn(batch, channel)
+    except SourceError as exc:
+        return str(exc)
+    return batch.rows_read, len(batch.records), len(batch.rejects)
+
+
+def _accounted(result: tuple[int, int, int] | str, name: str) -> None:
+    if isinstance(result, str):  # refused: one line that names the file
+        assert name in result and "\n" not in result
+        return
+    read, records, rejects = result
+    assert records + rejects == read
+
+
+def _csv(rows: list[dict[str, str | None]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["id", *COLUMNS.values()])
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8", errors="surrogatepass")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ROW, max_size=6))
+def test_a_csv_of_hostile_cells_reads_every_row_into_records_or_rejects(
+    rows: list[dict[str, str | None]],
+) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            data = _csv(rows)
+        except UnicodeEncodeError:
+            return  # a lone surrogate is no text a file can hold
+        result = _ingest(Path(scratch), "leads.csv", data, "csv")
+    _accounted(result, "leads.csv")
+    if not isinstance(result, str):
+        assert result[0] == len(rows)  # quoting kept every row, newlines inside cells included
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400), st.sampled_from(["csv", "jsonl"]))
+def test_arbitrary_bytes_read_or_stop_with_one_line_naming_the_file(data: bytes, fmt: str) -> None:
+    name = f"leads.{fmt}"
+    with tempfile.TemporaryDirectory() as scratch:
+        header = b"id,name,phone,born,mail\n" if fmt == "csv" else b""
+        result = _ingest(Path(scratch), name, header + data, fmt)
+    _accounted(result, name)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(ROW, st.dictionaries(st.text(max_size=5), CELL, max_size=3)), max_size=6))
+def test_json_lines_of_any_shape_read_every_line_into_records_or_rejects(
+    rows: list[dict[str, str | None]],
+) -> None:
+    data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            encoded = data.encode("utf-8")
+        except UnicodeEncodeError:
+            return
+        result = _ingest(Path(scratch), "leads.jsonl", encoded, "jsonl")
+    _accounted(result, "leads.jsonl")
+    if not isinstance(result, str):
+        assert result[0] == len(rows)
+
+
+def test_a_json_string_holding_a_unicode_line_break_stays_one_record(tmp_path: Path) -> None:
+    # Found by the property above: str.splitlines() cut these lines in two.
+    rows = [
+        {"id": str(i), "name": f"Ann{brk}Lee", "phone": None, "born": None, "mail": None}
+        for i, brk in enumerate("\x85\u2028\u2029\x0b")
+    ]
+    data = "".join(json.dumps(row, ensure_ascii=False) + "\r\n" for row in rows).encode()
+    assert _ingest(tmp_path, "leads.jsonl", data, "jsonl") == (4, 4, 0)
