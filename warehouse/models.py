@@ -78,6 +78,11 @@ class Customer(CustomerFields, Base):
     """One golden record per real person."""
 
     __tablename__ = "customer"
+    # the queue's filters by branch and relationship manager start from these
+    __table_args__ = (
+        Index("ix_customer_branch_code", "branch_code"),
+        Index("ix_customer_relationship_manager", "relationship_manager"),
+    )
 
     customer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     quality_score: Mapped[float] = mapped_column(Float)

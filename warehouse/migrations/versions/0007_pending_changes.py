@@ -45,9 +45,13 @@ def upgrade() -> None:
         table.add_column(sa.Column("due_on", sa.Date(), nullable=True))
     op.create_index("ix_steward_task_rule", "steward_task", ["status", "task_type", "rule"])
     op.create_index("ix_steward_task_assigned", "steward_task", ["status", "assigned_to", "due_on"])
+    op.create_index("ix_customer_branch_code", "customer", ["branch_code"])
+    op.create_index("ix_customer_relationship_manager", "customer", ["relationship_manager"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customer_relationship_manager", table_name="customer")
+    op.drop_index("ix_customer_branch_code", table_name="customer")
     op.drop_index("ix_steward_task_assigned", table_name="steward_task")
     op.drop_index("ix_steward_task_rule", table_name="steward_task")
     with op.batch_alter_table("steward_task") as table:
