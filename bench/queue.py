@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from mdm.customer_ids import format_customer_id
+from mdm.stewardship.tasks import due_on, task_rule
 from warehouse.db import create_warehouse_engine, migrate
 from warehouse.models import Customer, StewardTask
 from web.app import create_app
@@ -58,6 +59,9 @@ PAGES = {
     "page 1000": "/?page=1000",
     "search a name": "/?q=王伟",
     "search a phone": "/?q=138****0042",
+    "one rule": "/?type=compliance&rule=risk_assessment_expired",
+    "one branch": "/?branch=B007",
+    "one manager": "/?rm=RM13",
 }
 
 
@@ -76,6 +80,8 @@ def fill(url: str, *, tasks: int) -> None:
                     # one customer in a hundred is a 王伟, about the share of China's commonest name
                     "full_name": "王伟" if n % 100 == 0 else f"李{n % 9973:04d}",
                     "mobile": f"+86138{n:08d}",
+                    "branch_code": f"B{n % 20:03d}",
+                    "relationship_manager": f"RM{n % 50:02d}",
                     "quality_score": 0.5,
                     "count_sources": 1,
                     "field_sources": {},
@@ -98,6 +104,8 @@ def fill(url: str, *, tasks: int) -> None:
                     "customer_id": format_customer_id(1 + n % customers),
                     "source_system": CHANNELS[n % len(CHANNELS)],
                     "details": DETAILS[TYPES[n % len(TYPES)]],
+                    "rule": task_rule(TYPES[n % len(TYPES)], DETAILS[TYPES[n % len(TYPES)]]),
+                    "due_on": due_on(1 + n % 3, (start + dt.timedelta(seconds=n * 300)).date()),
                     "created_at": start + dt.timedelta(seconds=n * 300),
                     "run_id": "bench",
                 }

@@ -37,6 +37,7 @@ from mdm.errors import ConfigError, MdmError
 from mdm.masking import install_masked_logging
 from mdm.matching import MatchSettings
 from mdm.matching.config import MATCHING_FILE, load_matching
+from mdm.matching.labels import label_summary
 from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
 from mdm.segments.rules import segment_sizes
@@ -100,6 +101,8 @@ class RunSummary:
     tasks_open: int = 0  # the stewards' backlog once the run has landed
     segment_changes: int = 0
     alerts_raised: int = 0
+    # what steward decisions taught the matcher (mdm/matching/labels.py `label_summary`)
+    labels: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     report_path: str | None = None
 
@@ -288,6 +291,7 @@ def _run(settings: RunSettings) -> RunSummary:
                 blocking_counts=deduped.blocking_counts,
                 match_profile=deduped.match_profile,
                 segment_sizes=segment_sizes(enriched.segments),
+                labels=label_summary(deduped.parameters),
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
             )
             output = RunOutput(

@@ -180,8 +180,42 @@ def _facts(counts: Mapping[str, Any], timings: Mapping[str, float]) -> list[tupl
         ("related customer pairs found", f"{counts.get('relationships_found', 0):,}"),
         ("steward tasks opened", f"{counts.get('tasks_opened', 0):,}"),
         ("open steward tasks", f"{counts.get('tasks_open', 0):,}"),
+        *_label_facts(counts.get("labels") or {}),
         ("total time", f"{sum(timings.values()):.1f} s"),
     ]
+
+
+def _label_facts(labels: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if not labels:
+        return []
+    lower = labels.get("lower", {})
+    return [
+        (
+            "steward decisions learnt from",
+            f"{labels['matches']:,} same person, {labels['non_matches']:,} not; "
+            f"possible-match threshold {lower.get('configured')} → {lower.get('learnt')}",
+        )
+    ]
+
+
+def _weight_changes(labels: Mapping[str, Any]) -> str:
+    """The level weights the steward decisions moved most, and the held-out check."""
+    if not labels:
+        return ""
+    rows = "\n".join(
+        f"<tr><th>{html.escape(c['comparison'])} · {html.escape(c['level'])}</th>"
+        f"<td>{c['before']:+.2f}</td><td>{c['after']:+.2f}</td></tr>"
+        for c in labels.get("weight_changes", [])
+    )
+    held = ", ".join(
+        f"{html.escape(k.replace('_', ' '))} {v}"
+        for k, v in labels.get("held_out_check", {}).items()
+    )
+    return (
+        '<h2>What steward decisions taught the matcher</h2><table id="weight-changes">'
+        f"<tr><th>comparison · level</th><th>bits before</th><th>after</th></tr>\n{rows}</table>"
+        f'<p id="held-out">Held-out decisions: {held}</p>\n'
+    )
 
 
 def _table(facts: list[tuple[str, str]]) -> str:
@@ -211,7 +245,8 @@ def run_figures(counts: Mapping[str, Any], timings: Mapping[str, float]) -> str:
 def run_body(run_id: str, counts: Mapping[str, Any], timings: Mapping[str, float]) -> str:
     """The page's content (facts and charts) without its frame, for the workbench to embed."""
     figures = run_figures(counts, timings)
-    return f'{_table(_facts(counts, timings))}\n<div class="charts">\n{figures}\n</div>'
+    taught = _weight_changes(counts.get("labels") or {})
+    return f'{_table(_facts(counts, timings))}\n{taught}<div class="charts">\n{figures}\n</div>'
 
 
 def render_run_page(run_id: str, counts: Mapping[str, Any], timings: Mapping[str, float]) -> str:

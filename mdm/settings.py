@@ -17,6 +17,11 @@ class ProcessSettings(BaseSettings):
 
     warehouse_url: str = DEFAULT_WAREHOUSE_URL
     reports_dir: Path = Path("mdm_reports")
+    # maker-checker (docs/stewardship.md#four-eyes): value tiers whose customers' merges,
+    # splits and value changes wait for a second steward, and the bulk size above which any
+    # bulk action does
+    four_eyes_tiers: list[str] = ["diamond", "platinum"]
+    four_eyes_bulk: int = 100
 
     @field_validator("warehouse_url")
     @classmethod

@@ -3,6 +3,7 @@ decisions hold after the pipeline runs again."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from flows.pipeline import RunSettings, run_pipeline
 from mdm.testbed.generate import generate
-from warehouse.models import CustomerXref, StewardTask
+from warehouse.models import CustomerSegment, CustomerXref, StewardTask
 from web.app import create_app
 from web.auth import add_user
 
@@ -233,3 +234,100 @@ def test_runs_page_and_a_run_report_show_what_pipeline_run_holds(
     assert "upper 0.99" in legend and "lower 0.8" in legend
     if os.environ.get("MDM_SCREENSHOTS"):
         page.screenshot(path=os.environ["MDM_SCREENSHOTS"] + "/run_report.png", full_page=True)
+
+
+def sign_in(browser: Browser, base: str, username: str) -> Page:
+    page = browser.new_context().new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Steward tasks")
+    return page
+
+
+def test_a_platinum_customers_split_waits_for_a_second_steward_and_holds(
+    browser: Browser,
+    workbench: str,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    sources = tmp_path / "channels"
+    generate(sources, customers=150, seed=11)
+    run(sources, sqlite_url, monkeypatch, tmp_path)
+    engine = sa.create_engine(sqlite_url)
+    with Session(engine) as session, session.begin():
+        for name in ("li", "wang"):
+            add_user(session, username=name, password=PASSWORD, role="steward")
+        owner = (
+            sa.select(CustomerXref.customer_id)
+            .group_by(CustomerXref.customer_id)
+            .having(sa.func.count() >= 2)
+            .limit(1)
+        )
+        customer_id = session.execute(owner).scalar_one()
+        session.execute(
+            sa.update(CustomerSegment)
+            .where(
+                CustomerSegment.customer_id == customer_id,
+                CustomerSegment.segment_type == "value_tier",
+            )
+            .values(segment_value="platinum")
+        )
+        task = StewardTask(
+            task_type="conflict",
+            task_key=f"conflict:{customer_id}:browser",
+            priority=1,
+            customer_id=customer_id,
+            details={"field": "mobile", "values": []},
+            status="open",
+            created_at=dt.datetime.now(dt.UTC),
+            run_id="test",
+        )
+        session.add(task)
+        session.flush()
+        task_id = task.task_id
+        keys = sorted(
+            f"{x.source_system}:{x.source_record_id}"
+            for x in session.scalars(
+                sa.select(CustomerXref).where(CustomerXref.customer_id == customer_id)
+            )
+        )
+
+    maker = sign_in(browser, workbench, "li")
+    maker.goto(f"{workbench}/tasks/{task_id}")
+    maker.check(f"input[name=records][value='{keys[-1]}']")
+    maker.locator("form:has(#split) textarea").fill("a twin: two ID cards seen")
+    maker.click("#split")
+    expect(maker.locator("#status")).to_have_text("pending")
+    expect(maker.locator("#pending")).to_be_visible()
+    maker.goto(f"{workbench}/approvals")
+    change = maker.locator("[id^=change-]")
+    expect(change).to_contain_text("platinum customer")
+    expect(change.locator("button")).to_have_count(0)  # no Approve for the maker
+    # nor does the server take it from the maker by hand
+    token = maker.locator("header input[name=csrf_token]").input_value()
+    change_id = (change.get_attribute("id") or "").removeprefix("change-")
+    refused = maker.request.post(
+        f"{workbench}/approvals/{change_id}/approve", form={"csrf_token": token}
+    )
+    assert refused.status == 400 and "a second steward checks it" in refused.text()
+    with Session(engine) as session:
+        assert {session.get(CustomerXref, tuple(k.split(":", 1))).customer_id for k in keys} == {  # type: ignore[union-attr]
+            customer_id
+        }
+
+    checker = sign_in(browser, workbench, "wang")
+    checker.goto(f"{workbench}/approvals")
+    checker.click(f"#change-{change_id} button[value=approve]")
+    expect(checker.locator("#none")).to_be_visible()
+    checker.goto(f"{workbench}/tasks/{task_id}")
+    expect(checker.locator("#status")).to_have_text("resolved")
+    expect(checker.locator("#decisions")).to_contain_text("split_customer")
+
+    run(sources, sqlite_url, monkeypatch, tmp_path)  # the next run keeps the split
+    with Session(engine) as session:
+        owners = [session.get(CustomerXref, tuple(k.split(":", 1))).customer_id for k in keys]  # type: ignore[union-attr]
+    assert owners[-1] != customer_id and set(owners[:-1]) == {customer_id}
+    engine.dispose()

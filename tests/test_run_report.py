@@ -41,6 +41,27 @@ def test_the_run_report_has_its_charts_inline_and_needs_no_network(tmp_path: Pat
         assert f">{label}<" in page  # axis and legend labels are SVG text
 
 
+def test_the_run_report_shows_what_steward_decisions_taught(tmp_path: Path) -> None:
+    summary = _summary()
+    summary.labels = {
+        "matches": 47,
+        "non_matches": 20,
+        "lower": {"configured": 0.8, "learnt": 0.874},
+        "held_out_check": {"matches": 8, "matches_merged": 5},
+        "weight_changes": [
+            {"comparison": "mobile", "level": "different", "before": -4.68, "after": -0.95}
+        ],
+    }
+    page = write_run_report(summary, tmp_path).read_text(encoding="utf-8")
+    fact = '<td data-fact="steward decisions learnt from">47 same person, 20 not'
+    assert fact in page and "0.8 → 0.874" in page
+    assert "<th>mobile · different</th><td>-4.68</td><td>-0.95</td>" in page
+    assert "matches merged 5" in page
+    assert "steward decisions" not in write_run_report(_summary(), tmp_path / "b").read_text(
+        encoding="utf-8"
+    )
+
+
 @pytest.mark.browser
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_run_writes_its_report_and_chromium_shows_the_charts(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from flows.pipeline import RunSettings, RunSummary, run_pipeline
 
@@ -55,3 +59,48 @@ def second_delivery(first: Path, into: Path) -> tuple[str, str]:
         "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
     )
     return f"app:{rows[copied]['user_id']}", f"app:{rows[changed]['user_id']}"
+
+
+def split_by_person(generated: Path, into: Path, share: float) -> tuple[Path, Path]:
+    """Two deliveries of a `mdm generate` folder: the first holds the records of the first
+    ``share`` of its persons, the second all of them (so it brings only new people). Each keeps
+    the channel's format and encoding; transaction feeds are left out. Returns both folders."""
+    truth = pd.read_csv(generated / "truth.csv", dtype=str)
+    persons = sorted(truth["person_id"].unique())
+    known = truth[truth["person_id"].isin(persons[: int(len(persons) * share)])]
+    config = yaml.safe_load((generated / "channels.yaml").read_text(encoding="utf-8"))
+    channels = {k: v for k, v in config["channels"].items() if v.get("kind") != "transactions"}
+    folders = into / "first", into / "second"
+    for folder, rows in zip(folders, (known, truth), strict=True):
+        folder.mkdir(parents=True)
+        text = yaml.safe_dump({"channels": channels}, allow_unicode=True)
+        (folder / "channels.yaml").write_text(text, encoding="utf-8")
+        rows.to_csv(folder / "truth.csv", index=False)
+        for name, channel in channels.items():
+            keep = set(rows.loc[rows["source_system"] == name, "source_record_id"])
+            _copy_rows(generated / channel["path"], folder / channel["path"], channel, keep)
+    return folders
+
+
+def _copy_rows(source: Path, target: Path, channel: dict[str, Any], keep: set[str]) -> None:
+    record_id = channel["record_id"]
+    if channel["format"] == "csv":
+        encoding = channel.get("encoding", "utf-8")
+        rows = list(csv.reader(io.StringIO(source.read_bytes().decode(encoding), newline="")))
+        at = rows[0].index(record_id)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerows([rows[0], *(row for row in rows[1:] if row[at] in keep)])
+        target.write_bytes(out.getvalue().encode(encoding))
+    elif channel["format"] == "jsonl":
+        lines = source.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if str(json.loads(line)[record_id]) in keep]
+        target.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    else:
+        sheet = openpyxl.load_workbook(source).active
+        rows_in = list(sheet.iter_rows(values_only=True))
+        at = rows_in[0].index(record_id)
+        book = openpyxl.Workbook()
+        for row in [rows_in[0], *(r for r in rows_in[1:] if str(r[at]) in keep)]:
+            book.active.append(row)
+        book.save(target)

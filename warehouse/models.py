@@ -78,6 +78,11 @@ class Customer(CustomerFields, Base):
     """One golden record per real person."""
 
     __tablename__ = "customer"
+    # the queue's filters by branch and relationship manager start from these
+    __table_args__ = (
+        Index("ix_customer_branch_code", "branch_code"),
+        Index("ix_customer_relationship_manager", "relationship_manager"),
+    )
 
     customer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     quality_score: Mapped[float] = mapped_column(Float)
@@ -168,11 +173,15 @@ class StewardTask(Base):
         Index("ix_steward_task_channel", "status", "source_system", "created_at", "task_id"),
         # customer first, so a search by name or phone starts from the few customers it finds
         Index("ix_steward_task_customer", "customer_id", "status", "created_at"),
+        Index("ix_steward_task_rule", "status", "task_type", "rule"),
+        Index("ix_steward_task_assigned", "status", "assigned_to", "due_on"),
     )
 
     task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     task_type: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | resolved | dismissed
+    status: Mapped[str] = mapped_column(
+        String(12), default="open"
+    )  # open | pending | resolved | dismissed
     priority: Mapped[int] = mapped_column(Integer, default=3)  # 1 highest
     # What the task is about, stable across runs, so a re-run never opens the same task twice.
     task_key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -183,6 +192,11 @@ class StewardTask(Base):
     run_id: Mapped[str] = mapped_column(String(36))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
+    # what the task is about within its type, for grouping the queue: the rule that raised it
+    # (risk_assessment_expired, missing_mobile …), a conflict's field, or the type itself
+    rule: Mapped[str | None] = mapped_column(String(64))
+    assigned_to: Mapped[str | None] = mapped_column(String(100))  # a user or a team
+    due_on: Mapped[dt.date | None] = mapped_column(Date)  # from the priority when opened
 
 
 class StewardDecision(Base):
@@ -200,6 +214,30 @@ class StewardDecision(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+
+class PendingChange(Base):
+    """A risky steward change waiting for a second steward (maker-checker, SPEC §5): it takes
+    effect only when someone other than its maker approves it."""
+
+    __tablename__ = "pending_change"
+    __table_args__ = (Index("ix_pending_change_status", "status", "requested_at"),)
+
+    change_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # a steward_decision action (confirm_match, split_customer, choose_value, correct_value),
+    # or bulk: many decisions at once
+    action: Mapped[str] = mapped_column(String(24))
+    customer_id: Mapped[str | None] = mapped_column(String(16))
+    task_ids: Mapped[list[int]] = mapped_column(JSON)
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSON)  # what the action is applied with
+    needs_approval_because: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # | approved | rejected
+    checked_by: Mapped[str | None] = mapped_column(String(100))
+    checked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    check_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Quarantine(Base):

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from mdm.stewardship.queue import ReviewError
 from warehouse.db import create_warehouse_engine
 from web import (
+    routes_approvals,
     routes_auth,
     routes_customers,
     routes_queue,
@@ -52,6 +53,7 @@ def create_app(
         routes_queue,
         routes_tasks,
         routes_customers,
+        routes_approvals,
         routes_runs,
         routes_users,
     ):

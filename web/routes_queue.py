@@ -7,11 +7,11 @@ import math
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from mdm.stewardship import actions
+from mdm.stewardship import actions, approvals
 from mdm.stewardship.queue import (
     STATUSES,
     ReviewError,
@@ -21,14 +21,17 @@ from mdm.stewardship.queue import (
     counts_by_type,
     identifier_search,
     list_tasks,
+    task_groups,
+    task_ids,
 )
 from mdm.stewardship.tasks import TASK_TYPES
 from warehouse.models import Customer, StewardTask
-from web.deps import Db, Viewer, render
+from web.deps import Db, Steward, Viewer, render
 from web.limits import SearchLimit
 
 router = APIRouter()
 PAGE_SIZE = 50
+GROUPS_SHOWN = 12
 
 
 def summary(task: StewardTask) -> str:
@@ -72,6 +75,10 @@ def queue(
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: str = "age",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    rule: Annotated[str | None, Query(max_length=64)] = None,
+    branch: Annotated[str | None, Query(max_length=64)] = None,
+    rm: Annotated[str | None, Query(max_length=100)] = None,
+    assigned: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
     _audit_identifier_search(
         session, q or "", by=user.username, limit=request.app.state.search_limit
@@ -81,9 +88,14 @@ def queue(
         status=status if status in STATUSES else "open",
         channel=channel or None,
         search=q,
+        rule=rule or None,
+        branch=branch or None,
+        relationship_manager=rm or None,
+        assigned_to=assigned or None,
     )
     counts = counts_by_type(session, status=where.status)
-    if where.channel or where.search:
+    narrowed = where.rule or where.branch or where.relationship_manager or where.assigned_to
+    if where.channel or where.search or narrowed:
         total = count_tasks(session, where=where)
     else:  # the counts per type already hold the answer: spare a second pass over the index
         total = counts.get(where.task_type, 0) if where.task_type else sum(counts.values())
@@ -117,6 +129,54 @@ def queue(
         page=page,
         pages=max(1, math.ceil(total / PAGE_SIZE)),
         channels=channels_with_tasks(session, status=where.status),
+        groups=task_groups(
+            session,
+            where=TaskFilter(
+                status=where.status,
+                branch=where.branch,
+                relationship_manager=where.relationship_manager,
+                assigned_to=where.assigned_to,
+            ),
+        )[:GROUPS_SHOWN],
         task_types=TASK_TYPES,
         now=dt.datetime.now(dt.UTC),
     )
+
+
+BULK_ACTIONS = {"dismiss": "dismiss", "not_a_match": "not_a_match", "confirm": "confirm_match"}
+
+
+@router.post("/bulk")
+def bulk(
+    session: Db,
+    user: Steward,
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form()],
+    task_type: Annotated[str, Form()] = "",
+    rule: Annotated[str, Form()] = "",
+    branch: Annotated[str, Form()] = "",
+    rm: Annotated[str, Form()] = "",
+    assigned: Annotated[str, Form()] = "",
+) -> Response:
+    """Decide every open task of the filtered set, each audited on its own; a set over
+    MDM_FOUR_EYES_BULK waits for a second steward (the Approvals page)."""
+    if action not in BULK_ACTIONS:
+        raise ReviewError(f"unknown bulk action '{action}'")
+    where = TaskFilter(
+        task_type=task_type or None,
+        rule=rule or None,
+        branch=branch or None,
+        relationship_manager=rm or None,
+        assigned_to=assigned or None,
+    )
+    if where == TaskFilter():
+        raise ReviewError("a bulk action needs a filter: a type, rule, branch or manager")
+    requests = [
+        approvals.Request(task_id, BULK_ACTIONS[action], reason)
+        for task_id in task_ids(session, where=where)
+    ]
+    outcome = approvals.decide_many(
+        session, requests, by=user.username, rules=approvals.FourEyes.configured()
+    )
+    session.commit()
+    return RedirectResponse("/approvals" if outcome.pending else "/", status_code=303)

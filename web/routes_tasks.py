@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mdm.matching.survive import survive
 from mdm.schema import GOLDEN_FIELDS
-from mdm.stewardship import actions, queue
+from mdm.stewardship import actions, approvals, queue
 from mdm.stewardship.explain import explain_parts
 from warehouse.models import Customer, StewardTask
 from warehouse.state import records_from_json
@@ -117,6 +117,17 @@ def reveal(
     return task_page(request, session, user, task_id, revealed={(record, field): value})
 
 
+# the form's action words, to the steward_decision action each runs
+FORM_ACTIONS = {
+    "confirm": "confirm_match",
+    "not_a_match": "not_a_match",
+    "dismiss": "dismiss",
+    "split": "split_customer",
+    "choose": "choose_value",
+    "correct": "correct_value",
+}
+
+
 @router.post("/tasks/{task_id}/decide")
 def decide(
     session: Db,
@@ -128,28 +139,12 @@ def decide(
     value: Annotated[str, Form()] = "",
     records: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    task = queue.get_task(session, task_id=task_id)
-    common: dict[str, Any] = {"task_id": task_id, "by": user.username, "reason": reason}
-    customer_id = task.customer_id or ""
-    if action == "confirm":
-        actions.confirm_match(session, **common)
-    elif action == "not_a_match":
-        actions.not_a_match(session, **common)
-    elif action == "dismiss":
-        actions.dismiss(session, **common)
-    elif action == "split":
-        actions.split_customer(session, customer_id=customer_id, records=records or [], **common)
-    elif action in ("choose", "correct"):
-        name = field or task.details.get("field", "")
-        change = actions.choose_value if action == "choose" else actions.correct_value
-        change(
-            session,
-            customer_id=customer_id,
-            field=name,
-            value=actions.parse_value(name, value),
-            **common,
-        )
-    else:
+    """Decide, or hold the decision for a second steward when it is risky (four eyes)."""
+    if action not in FORM_ACTIONS:
         raise queue.ReviewError(f"unknown action '{action}'")
+    request = approvals.Request(
+        task_id, FORM_ACTIONS[action], reason, field or None, value, tuple(records or ())
+    )
+    approvals.decide(session, request, by=user.username, rules=approvals.FourEyes.configured())
     session.commit()
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)

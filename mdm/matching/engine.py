@@ -21,6 +21,7 @@ from mdm.matching.cluster import cluster
 from mdm.matching.compare import COMPARISONS, NULL, comparable, compare, level
 from mdm.matching.features import Features, prepare
 from mdm.matching.keys import record_keys
+from mdm.matching.labels import Labels, find_labels, held_out_check, learnt_lower, with_labels
 from mdm.matching.model import explain, score, term_frequencies
 from mdm.matching.neighbourhood import find_neighbourhood
 from mdm.matching.train import TrainingSettings, fit
@@ -95,6 +96,20 @@ def _positions(index: pd.Index, links: Iterable[tuple[str, str]]) -> tuple[np.nd
     a, b = index.get_indexer(frame["a"]), index.get_indexer(frame["b"])
     known = (a >= 0) & (b >= 0) & (a != b)
     return a[known].astype(np.int64), b[known].astype(np.int64)
+
+
+def _learn_lower(
+    labels: Labels, probability: np.ndarray, settings: MatchSettings, parameters: dict[str, Any]
+) -> MatchSettings:
+    """Settings with the possible-match threshold the labels support, noted in ``parameters``
+    with how the held-out labels fare under it."""
+    lower = learnt_lower(labels, probability, lower=settings.lower, upper=settings.upper)
+    learnt = replace(settings, lower=lower)
+    parameters["labels"]["lower"] = {"configured": settings.lower, "learnt": lower}
+    parameters["labels"]["held_out_check"] = held_out_check(
+        labels, probability, upper=learnt.upper, lower=learnt.lower
+    )
+    return learnt
 
 
 def _cluster(
@@ -219,7 +234,9 @@ def match_records(
         u_sample_pairs=settings.u_sample_pairs, seed=settings.seed, cutoffs=settings.cutoffs
     )
     rule_mask = fitting.pairs["rule_mask"].to_numpy()
-    parameters = fit(features, levels, tf, rule_mask, fitting.rules, training)
+    # steward decisions among the fitted pairs teach m (mdm/matching/labels.py)
+    labels = find_labels(features.keys, left, fitting.pairs["right"].to_numpy(), must, cannot)
+    parameters = fit(features, levels, tf, rule_mask, fitting.rules, training, labels=labels)
     parameters["training"]["training_only_rules"] = [rule.name for rule in train_only]
     if train_only:
         # Both unions are sorted by pair code, so the predicted pairs keep blocking's order.
@@ -231,8 +248,11 @@ def match_records(
         )
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
+    if train_only:  # the decided pairs are among the predicted ones (extra=steward): re-find them
+        labels = find_labels(features.keys, left, right, must, cannot)
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
+    settings = _learn_lower(labels, probability, settings, parameters)
     cannot = _with_households(cannot, levels, left, right, settings)
 
     position = _cluster(features, left, right, probability, settings, must, cannot)
@@ -385,9 +405,13 @@ def match_delta(
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
     levels = _levels(features, left, right, settings)
+    # Decisions since the model was fitted teach it now: decided records are always delta.
+    labels = find_labels(features.keys, left, right, must, cannot)
     tf = term_frequencies(features, left, levels, near.shares, fields=settings.term_frequency)
+    parameters = with_labels(parameters, levels, tf, labels)
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
+    settings = _learn_lower(labels, probability, settings, parameters)
 
     # Customers a pair could join the delta to, and those a changed record leaves behind.
     close = probability >= settings.lower

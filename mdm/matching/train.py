@@ -28,6 +28,7 @@ import pandas as pd
 from mdm.matching.blocking import BlockingRule
 from mdm.matching.compare import COMPARISON_MODES, COMPARISONS, LEVEL_MODES, compare, level
 from mdm.matching.features import Features
+from mdm.matching.labels import Labels, with_labels
 from mdm.matching.model import TermFrequencies, level_weights, log2_ratio
 
 PSEUDO_COUNT = 0.5
@@ -405,8 +406,13 @@ def fit(
     rule_mask: np.ndarray,
     rules: tuple[BlockingRule, ...],
     settings: TrainingSettings,
+    *,
+    labels: Labels | None = None,
 ) -> dict[str, Any]:
     """Train u, m and λ; the result is JSON-serializable and is all ``score`` needs.
+
+    ``labels``: candidate pairs a steward decided; their matches blend into m after EM
+    (mdm/matching/labels.py).
 
     Unlike Splink, EM sees term frequencies: without them every pair of strangers called 张伟
     in one city carries the average name's weight, and enough of them teach EM that one
@@ -427,7 +433,7 @@ def fit(
         logger.warning("matching model degenerate: %s", "; ".join(check["reasons"]))
         fitted = fallback(fitted, collapsed=bool(collapse), untaught=untaught, n=features.size)
     weights = level_weights(fitted.m, fitted.u)
-    return {
+    parameters = {
         "lambda": fitted.lam,
         "model_check": check,
         "comparisons": {
@@ -451,3 +457,4 @@ def fit(
             "em_converged": bool(fitted.converged),
         },
     }
+    return parameters if labels is None else with_labels(parameters, levels, tf, labels)

@@ -56,7 +56,7 @@ def _who(by: str) -> str:
     return by.strip()
 
 
-def _open_task(session: Session, task_id: int, *, types: Sequence[str] = TASK_TYPES) -> StewardTask:
+def open_task(session: Session, task_id: int, *, types: Sequence[str] = TASK_TYPES) -> StewardTask:
     task = get_task(session, task_id=task_id)
     if task.status != "open":
         raise ReviewError(f"task {task_id} is already {task.status}")
@@ -65,7 +65,7 @@ def _open_task(session: Session, task_id: int, *, types: Sequence[str] = TASK_TY
     return task
 
 
-def _decide(
+def record_decision(
     session: Session,
     *,
     action: str,
@@ -98,9 +98,9 @@ def _decide(
 def _pair_decision(
     session: Session, action: str, *, task_id: int, by: str, reason: str | None
 ) -> StewardDecision:
-    task = _open_task(session, task_id, types=("possible_match",))
+    task = open_task(session, task_id, types=("possible_match",))
     details = task.details
-    return _decide(
+    return record_decision(
         session,
         action=action,
         by=by,
@@ -133,8 +133,8 @@ def dismiss(session: Session, *, task_id: int, by: str, reason: str) -> StewardD
     """Nothing to change; the reason says why, and the task is not reopened."""
     if not reason.strip():
         raise ReviewError("a dismissal needs a reason")
-    task = _open_task(session, task_id)
-    return _decide(
+    task = open_task(session, task_id)
+    return record_decision(
         session,
         action="dismiss",
         by=by,
@@ -143,6 +143,29 @@ def dismiss(session: Session, *, task_id: int, by: str, reason: str) -> StewardD
         reason=reason,
         status="dismissed",
     )
+
+
+def assign_tasks(
+    session: Session, *, task_ids: Sequence[int], to: str, by: str, reason: str | None = None
+) -> int:
+    """Give tasks to a user or a team (``to``; empty: nobody), each assignment audited."""
+    assignee = to.strip() or None
+    for task_id in task_ids:
+        task = get_task(session, task_id=task_id)
+        before = task.assigned_to
+        task.assigned_to = assignee
+        record_decision(
+            session,
+            action="assign_task",
+            by=by,
+            task=task,
+            subject={"task_id": task_id},
+            before={"assigned_to": before},
+            after={"assigned_to": assignee},
+            reason=reason,
+            status=None,
+        )
+    return len(task_ids)
 
 
 def parse_value(field: str, text: str) -> Any:
@@ -177,7 +200,7 @@ def _field_decision(
     if field not in GOLDEN_FIELDS:
         raise ReviewError(f"'{field}' is not a customer field")
     customer = get_customer(session, customer_id=customer_id)
-    decision = _decide(
+    decision = record_decision(
         session,
         action=action,
         by=by,
@@ -216,7 +239,7 @@ def _new_version(session: Session, customer: Customer, *, now: dt.datetime, run_
 
 
 def _task_for_customer(session: Session, task_id: int | None) -> StewardTask | None:
-    return None if task_id is None else _open_task(session, task_id)
+    return None if task_id is None else open_task(session, task_id)
 
 
 def choose_value(
@@ -286,17 +309,10 @@ def split_customer(
     """
     task = _task_for_customer(session, task_id)
     customer = get_customer(session, customer_id=customer_id)
-    members = customer_records(session, customer_id=customer_id)
-    moved = sorted(set(records))
-    strangers = [key for key in moved if key not in members]
-    if strangers:
-        raise ReviewError(f"{', '.join(strangers)} not in customer {customer_id}")
-    rest = [key for key in members if key not in moved]
-    if not moved or not rest:
-        raise ReviewError("a split needs some records to move and some to stay")
+    moved, rest = split_parts(session, customer_id=customer_id, records=records)
     _no_run_holds_the_warehouse(session)
     new_id = format_customer_id(next_customer_number(session))
-    decision = _decide(
+    decision = record_decision(
         session,
         action="split_customer",
         by=by,
@@ -308,6 +324,21 @@ def split_customer(
     )
     _apply_split(session, customer, moved, rest, new_id=new_id, decision=decision)
     return decision
+
+
+def split_parts(
+    session: Session, *, customer_id: str, records: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The records a split moves and those it leaves, or why the split cannot be made."""
+    members = customer_records(session, customer_id=customer_id)
+    moved = sorted(set(records))
+    strangers = [key for key in moved if key not in members]
+    if strangers:
+        raise ReviewError(f"{', '.join(strangers)} not in customer {customer_id}")
+    rest = [key for key in members if key not in moved]
+    if not moved or not rest:
+        raise ReviewError("a split needs some records to move and some to stay")
+    return moved, rest
 
 
 def _no_run_holds_the_warehouse(session: Session) -> None:
@@ -373,7 +404,7 @@ def audit_search(session: Session, *, field: str, by: str, refused: bool = False
     """A search by phone or ID number is a look at identifiers, audited like a reveal (the
     audit names the field, never the value searched)."""
     action = "search_refused" if refused else "search"
-    _decide(session, action=action, by=by, subject={"field": field}, status=None)
+    record_decision(session, action=action, by=by, subject={"field": field}, status=None)
 
 
 def reveal_field(
@@ -401,5 +432,7 @@ def reveal_field(
             raise ReviewError(f"there is no record {record}")
         value = found[str(record)].get(field)
         subject = {"record": record, "field": field}
-    _decide(session, action="reveal", by=by, subject=subject, reason=reason, task=task, status=None)
+    record_decision(
+        session, action="reveal", by=by, subject=subject, reason=reason, task=task, status=None
+    )
     return value

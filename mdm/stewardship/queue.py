@@ -18,7 +18,7 @@ from mdm.standardize.ids import normalize_resident_id
 from mdm.standardize.phones import to_e164
 from warehouse.models import Customer, CustomerXref, SourceRecord, StewardDecision, StewardTask
 
-STATUSES = ("open", "resolved", "dismissed")
+STATUSES = ("open", "pending", "resolved", "dismissed")
 
 
 class ReviewError(MdmError):
@@ -34,6 +34,10 @@ class TaskFilter:
     status: str = "open"
     channel: str | None = None
     search: str | None = None
+    rule: str | None = None  # steward_task.rule: risk_assessment_expired, mobile_disagrees …
+    branch: str | None = None  # the customer's branch_code
+    relationship_manager: str | None = None  # the customer's
+    assigned_to: str | None = None
 
 
 def _filtered(query: sa.Select[Any], where: TaskFilter) -> sa.Select[Any]:
@@ -42,6 +46,22 @@ def _filtered(query: sa.Select[Any], where: TaskFilter) -> sa.Select[Any]:
         query = query.where(StewardTask.task_type == where.task_type)
     if where.channel:
         query = query.where(StewardTask.source_system == where.channel)
+    if where.rule:
+        query = query.where(StewardTask.rule == where.rule)
+    if where.assigned_to:
+        query = query.where(StewardTask.assigned_to == where.assigned_to)
+    owners = [
+        column == value
+        for column, value in (
+            (Customer.branch_code, where.branch),
+            (Customer.relationship_manager, where.relationship_manager),
+        )
+        if value
+    ]
+    if owners:
+        query = query.where(
+            StewardTask.customer_id.in_(sa.select(Customer.customer_id).where(*owners))
+        )
     text = (where.search or "").strip()
     if not text:
         return query
@@ -123,6 +143,32 @@ def counts_by_type(session: Session, *, status: str = "open") -> dict[str, int]:
         .group_by(StewardTask.task_type)
     ).all()
     return {task_type: int(count) for task_type, count in rows}
+
+
+@dataclass(frozen=True)
+class TaskGroup:
+    task_type: str
+    rule: str | None
+    tasks: int
+
+
+def task_groups(session: Session, *, where: TaskFilter = TaskFilter()) -> list[TaskGroup]:
+    """Tasks by type and rule, the largest group first: what a queue's first screen shows
+    ("compliance · risk_assessment_expired: 152,585")."""
+    count = sa.func.count().label("tasks")
+    query = _filtered(sa.select(StewardTask.task_type, StewardTask.rule, count), where)
+    rows = session.execute(
+        query.group_by(StewardTask.task_type, StewardTask.rule).order_by(
+            count.desc(), StewardTask.task_type, StewardTask.rule
+        )
+    ).all()
+    return [TaskGroup(task_type, rule, int(tasks)) for task_type, rule, tasks in rows]
+
+
+def task_ids(session: Session, *, where: TaskFilter) -> list[int]:
+    """Every task the filter selects, oldest first: what a bulk action works on."""
+    query = _filtered(sa.select(StewardTask.task_id), where)
+    return list(session.execute(query.order_by(StewardTask.task_id)).scalars())
 
 
 def channels_with_tasks(session: Session, *, status: str = "open") -> list[str]:

@@ -5,11 +5,15 @@ ones."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 TASK_TYPES = ("possible_match", "conflict", "incomplete", "invalid", "compliance")
+# days to decide a task by its priority (1 highest); a compliance deadline or a diamond
+# customer's conflict is priority 1
+DUE_DAYS = {1: 3, 2: 7, 3: 14}
 TASK_KEY_LIMIT = 200  # longer keys are shortened to a head and a digest (the column holds 300)
 
 
@@ -19,6 +23,20 @@ def task_key(*parts: Any) -> str:
     if len(text) <= TASK_KEY_LIMIT:
         return text
     return text[:150] + ":" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def task_rule(task_type: str, details: dict[str, Any]) -> str:
+    """What a task is about within its type, for grouping the queue: the rule that raised it,
+    the field a conflict's sources disagree on, or the type itself."""
+    if details.get("rule"):
+        return str(details["rule"])[:64]
+    if task_type == "conflict" and details.get("field"):
+        return f"{details['field']}_disagrees"
+    return task_type
+
+
+def due_on(priority: int, opened: dt.date) -> dt.date:
+    return opened + dt.timedelta(days=DUE_DAYS.get(priority, 30))
 
 
 def new_task(
@@ -40,4 +58,6 @@ def new_task(
         "customer_id": customer_id,
         "source_system": source_system,
         "details": details,
+        "rule": task_rule(task_type, details),
+        "due_on": due_on(priority, dt.date.today()),
     }

@@ -1,0 +1,121 @@
+"""A queue at bank scale (issue 15): tasks grouped by rule, filtered by branch and relationship
+manager, worked in bulk (each task audited, large bulks under four eyes) and assigned, on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from bench.queue import fill
+from mdm.cli.app import app
+from mdm.stewardship.queue import TaskFilter, count_tasks, list_tasks, task_groups
+from mdm.stewardship.tasks import new_task
+from warehouse.models import Customer
+
+
+@pytest.fixture
+def url(warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    fill(warehouse_url, tasks=1000)  # 200 of each type over 500 customers in 20 branches
+    monkeypatch.setenv("MDM_WAREHOUSE_URL", warehouse_url)
+    return warehouse_url
+
+
+def count(url: str, query: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        found = int(connection.execute(sa.text(query)).scalar_one())
+    engine.dispose()
+    return found
+
+
+def test_tasks_group_by_rule_and_filter_by_branch_and_manager(url: str) -> None:
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        groups = {(g.task_type, g.rule): g.tasks for g in task_groups(session)}
+        assert groups[("compliance", "risk_assessment_expired")] == 200
+        assert groups[("incomplete", "mobile_present")] == 200
+        assert sum(groups.values()) == 1000
+        branch = TaskFilter(branch="B007")
+        found = list_tasks(session, where=branch, limit=1000)
+        owners = {t.customer_id for t in found}
+        assert found and {
+            session.get(Customer, c).branch_code  # type: ignore[union-attr]
+            for c in owners
+        } == {"B007"}
+        assert count_tasks(session, where=branch) == len(found) < 1000
+        both = TaskFilter(branch="B007", relationship_manager="RM07")
+        assert 0 < count_tasks(session, where=both) < count_tasks(session, where=branch)
+        assert sum(g.tasks for g in task_groups(session, where=branch)) == len(found)
+    engine.dispose()
+
+
+def test_a_bulk_dismiss_audits_each_task_and_a_large_one_waits(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    selected = "type=compliance and branch B005"
+    args = ["review", "bulk", "--type", "compliance", "--branch", "B005"]
+    args += ["--action", "dismiss", "--by", "li.na", "--reason", "reassessed at the branch"]
+    in_branch = (
+        "SELECT count(*) FROM steward_task t JOIN customer c ON c.customer_id = t.customer_id"
+        " WHERE t.task_type = 'compliance' AND c.branch_code = 'B005' AND t.status = '{}'"
+    )
+    selected_count = count(url, in_branch.format("open"))
+    assert selected_count > 2, selected
+
+    monkeypatch.setenv("MDM_FOUR_EYES_BULK", "2")
+    held = runner.invoke(app, args)
+    assert held.exit_code == 0, held.output
+    assert "waits for a second steward" in held.output
+    assert count(url, in_branch.format("pending")) == selected_count
+    assert count(url, "SELECT count(*) FROM pending_change WHERE status = 'pending'") == 1
+
+    monkeypatch.setenv("MDM_FOUR_EYES_BULK", "100000")
+    done = runner.invoke(
+        app, ["review", "bulk", "--type", "incomplete", "--branch", "B003"] + args[6:]
+    )
+    assert done.exit_code == 0, done.output
+    dismissed = count(
+        url,
+        "SELECT count(*) FROM steward_task WHERE status = 'dismissed' AND task_type = 'incomplete'",
+    )
+    assert dismissed > 0 and f"{dismissed:,} of {dismissed:,} tasks decided" in done.output
+    # each task audited on its own; nothing outside the filter changed
+    assert count(url, "SELECT count(*) FROM steward_decision WHERE action = 'dismiss'") == dismissed
+    assert count(url, "SELECT count(*) FROM steward_task WHERE status = 'open'") == (
+        1000 - selected_count - dismissed
+    )
+    unfiltered = runner.invoke(app, ["review", "bulk"] + args[6:])
+    assert unfiltered.exit_code != 0 and "needs a filter" in unfiltered.output
+
+
+def test_assigning_a_filtered_set_gives_each_task_an_owner_and_an_audit_row(url: str) -> None:
+    runner = CliRunner()
+    given = runner.invoke(
+        app,
+        ["review", "assign", "--rule", "risk_assessment_expired", "--rm", "RM15"]
+        + ["--to", "team.compliance", "--by", "zhao.lei"],
+    )
+    assert given.exit_code == 0, given.output
+    assigned = count(url, "SELECT count(*) FROM steward_task WHERE assigned_to = 'team.compliance'")
+    assert assigned > 0 and f"{assigned:,} tasks assigned" in given.output
+    assert count(url, "SELECT count(*) FROM steward_decision WHERE action = 'assign_task'") == (
+        assigned
+    )
+    listed = runner.invoke(app, ["review", "list", "--assigned", "team.compliance", "--limit", "5"])
+    assert f"{assigned:,} open task(s)" in listed.output and "due " in listed.output
+    groups = runner.invoke(app, ["review", "groups", "--rm", "RM15"])
+    assert "risk_assessment_expired" in groups.output
+
+
+def test_a_new_task_has_its_rule_and_a_due_date_from_its_priority() -> None:
+    urgent = new_task("compliance", key=("C1",), priority=1, details={"rule": "x_expired"})
+    later = new_task("conflict", key=("C1", "mobile"), priority=3, details={"field": "mobile"})
+    assert urgent["rule"] == "x_expired" and later["rule"] == "mobile_disagrees"
+    assert urgent["due_on"] == dt.date.today() + dt.timedelta(days=3)
+    assert later["due_on"] - urgent["due_on"] == dt.timedelta(days=11)
