@@ -212,6 +212,15 @@ def _quarantined(
     return pd.concat(parts, ignore_index=True)[list(REJECT_COLUMNS)]
 
 
+def _all_records(batches: list[ChannelBatch]) -> pd.DataFrame:
+    """The channels' records in one frame, which only validation holds: the batches let go of
+    theirs, so the run never keeps two copies of every record."""
+    records = pd.concat([batch.records for batch in batches])
+    for batch in batches:
+        batch.records = batch.records.iloc[:0]
+    return records
+
+
 def _run(settings: RunSettings) -> RunSummary:
     with dask_scheduler(settings.dask_address) as scheduler:
         return _run_on(settings, scheduler)
@@ -231,7 +240,6 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
 
     batches = watch.run("ingest", lambda: on_dask(ingest_flow, scheduler)(config))
     feeds = watch.run("transactions", lambda: _transaction_feeds(config))
-    records = pd.concat([batch.records for batch in batches])
     engine = create_warehouse_engine(url)
     try:
         with held_run(
@@ -242,7 +250,8 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
             on_wait=partial(_say_waiting, settings.wait_seconds),
         ):
             validation = watch.run(
-                "validate", lambda: on_dask(validate_flow, scheduler)(records, docs_dir)
+                "validate",
+                lambda: on_dask(validate_flow, scheduler)(_all_records(batches), docs_dir),
             )
             before = _read_before(engine, batches)
             deduped = watch.run(
