@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mdm.standardize.dates import CHINA_TZ
 from warehouse.db import create_warehouse_engine, migrate
+from warehouse.load import bulk
 from warehouse.load.bulk import column_values, insert_columns
 from warehouse.models import Customer, CustomerSegment
 from warehouse.values import as_instant
@@ -49,7 +50,10 @@ def test_missing_values_of_every_dtype_are_nulls_and_naive_timestamps_china_time
     assert moment == [dt.datetime(2025, 6, 1, 9, 30, tzinfo=CHINA_TZ), None]
 
 
-def test_bulk_rows_read_back_as_written(warehouse_url: str) -> None:
+def test_bulk_rows_read_back_as_written_a_batch_at_a_time(
+    warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "BATCH", 1)  # the two rows in two statements
     engine = create_warehouse_engine(warehouse_url)
     migrate(engine)
     with Session(engine) as session, session.begin():

@@ -9,7 +9,7 @@ out that splits the batch) was most of the load's time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from warehouse.models import Base
 from warehouse.values import db_ready
 
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+BATCH = 20_000  # rows per executemany or COPY
 
 
 def column_values(values: pd.Series | pd.Index | Sequence[Any]) -> list[Any]:
@@ -73,35 +74,29 @@ def insert_columns(
     count = len(columns[names[0]])
     if count == 0:
         return 0
-    dialect = session.get_bind().dialect
-    converted = []
     for name in names:
-        values = columns[name]
-        if len(values) != count:
-            raise ValueError(f"column {name} has {len(values)} values, not {count}")
-        column_type = table.c[name].type
-        if isinstance(column_type, sa.JSON):
-            if name not in json_columns:
-                values = [json_text(value) for value in values]
-            converted.append(values)
-            continue
-        process = column_type._cached_bind_processor(dialect)
-        if process is None:
-            converted.append(values)
-        elif len({id(value) for value in values}) == 1:  # one value (the run's time, its id)
-            converted.append([_bound(process, values[0])] * count)
-        else:
-            converted.append([_bound(process, value) for value in values])
-    rows = zip(*converted, strict=True)
+        if len(columns[name]) != count:
+            raise ValueError(f"column {name} has {len(columns[name])} values, not {count}")
+    dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(name) for name in names)})"
     connection = session.connection()
-    if dialect.name == "postgresql":
-        _copy(connection, f"COPY {target} FROM STDIN", rows)
-    else:
-        # names from the table's metadata, quoted by the dialect; every value is a parameter
-        statement = f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})"  # noqa: S608
-        connection.exec_driver_sql(statement, list(rows))  # one executemany, events and all
+    converters = [_converter(table.c[name].type, dialect, name in json_columns) for name in names]
+    # a batch at a time, so the driver's copy of the rows is never the whole of a large table
+    for start in range(0, count, BATCH):
+        rows = zip(
+            *(
+                convert(columns[name][start : start + BATCH])
+                for name, convert in zip(names, converters, strict=True)
+            ),
+            strict=True,
+        )
+        if dialect.name == "postgresql":
+            _copy(connection, f"COPY {target} FROM STDIN", rows)
+        else:
+            # names from the table's metadata, quoted by the dialect; every value a parameter
+            statement = f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})"  # noqa: S608
+            connection.exec_driver_sql(statement, list(rows))  # one executemany, events and all
     return count
 
 
@@ -116,6 +111,31 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
         default = getattr(column.default, "arg", None) if scalar else None
         columns[column.name] = [db_ready(row.get(column.name, default)) for row in rows]
     return insert_columns(session, model, columns)
+
+
+def _converter(
+    column_type: sa.types.TypeEngine[Any], dialect: sa.Dialect, is_json_text: bool
+) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """How a column's values become what the driver takes: the column type's own bind
+    processing (dates as SQLite text, booleans as integers, ...), JSON as orjson text."""
+    if isinstance(column_type, sa.JSON):
+        if is_json_text:
+            return _unchanged
+        return lambda values: [json_text(value) for value in values]
+    process = column_type._cached_bind_processor(dialect)
+    if process is None:
+        return _unchanged
+
+    def convert(values: Sequence[Any]) -> list[Any]:
+        if len({id(value) for value in values}) == 1:  # one value (the run's time, its id)
+            return [_bound(process, values[0])] * len(values)
+        return [_bound(process, value) for value in values]
+
+    return convert
+
+
+def _unchanged(values: Sequence[Any]) -> Sequence[Any]:
+    return values
 
 
 def _bound(process: Any, value: Any) -> Any:
