@@ -29,6 +29,7 @@ def customer_columns(customer_ids: list[str]) -> dict[str, list[object]]:
         "birth_date": [dt.date(1980, 5, 6), None][:count],
         "aum_cny": column_values(pd.Series([1234.5, np.nan][:count])),
         "txn_count_12m": column_values(pd.Series([3, None][:count], dtype="Int64")),
+        "birth_year": column_values(pd.Series([1980.0, np.nan][:count])),  # a float column
         "marketing_consent": column_values(pd.Series([True, None][:count], dtype="boolean")),
         "last_txn_at": column_values(pd.Series([pd.Timestamp("2025-06-01 09:30"), pd.NaT][:count])),
         "quality_score": [0.5] * count,
@@ -62,6 +63,7 @@ def test_bulk_rows_read_back_as_written_a_batch_at_a_time(
         first, second = session.scalars(sa.select(Customer).order_by(Customer.customer_id))
         assert (first.full_name, first.birth_date) == ("张伟", dt.date(1980, 5, 6))
         assert (first.aum_cny, first.txn_count_12m, first.marketing_consent) == (1234.5, 3, True)
+        assert first.birth_year == 1980 and isinstance(first.birth_year, int)
         assert first.field_sources == {"full_name": "app:U1"}
         assert first.last_txn_at is not None  # SQLite gives back the China wall time it was given
         assert as_instant(first.last_txn_at) == dt.datetime(2025, 6, 1, 9, 30, tzinfo=CHINA_TZ)

@@ -122,6 +122,9 @@ def _converter(
         if is_json_text:
             return _unchanged
         return lambda values: [json_text(value) for value in values]
+    if isinstance(column_type, sa.Integer):
+        # a column of a frame with gaps is float (2004.0): an INSERT casts it, COPY refuses it
+        return lambda values: [round(v) if isinstance(v, float) else v for v in values]
     process = column_type._cached_bind_processor(dialect)
     if process is None:
         return _unchanged
