@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup preflight demo test test-fast lint typecheck bench check clean
+.PHONY: setup preflight demo test test-fast lint typecheck bench bench-growth check clean
 
 setup: $(INSTALLED)
 
@@ -39,6 +39,9 @@ typecheck: setup
 bench: setup
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.quality   # P/R/F1 on every development test bed
+
+bench-growth: setup   # whole runs at 100k, 300k, 1M records on SQLite and PostgreSQL (--with-3m)
+	$(BIN)/python -m bench.growth
 
 check: lint typecheck test
 

@@ -16,6 +16,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -33,7 +34,7 @@ TYPES = ("possible_match", "conflict", "incomplete", "invalid", "compliance")
 CHANNELS = ("branch", "app", "fund", "callcenter", "thirdparty")
 PASSWORD = "bench password"  # noqa: S105 - a throwaway user of a throwaway warehouse
 # What the dedupe and enrich flows put in `details`, one example per type.
-DETAILS = {
+DETAILS: dict[str, dict[str, Any]] = {
     "possible_match": {"left": "branch:1", "right": "app:2", "match_probability": 0.93},
     "conflict": {
         "field": "birth_date",

@@ -19,6 +19,7 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.dask import SEQUENTIAL
 from flows.retry import BACKOFF_SECONDS, retry_on_io_error
 from mdm.channels.config import ChannelConfig, ChannelsConfig
 from mdm.channels.readers import READ_PROBLEM, ROW_NUMBER, RawTable, empty_table, read_source
@@ -258,17 +259,24 @@ def repeated_deliveries(
     return within + across
 
 
-@flow(name="ingest", log_prints=False)
+@flow(name="ingest", log_prints=False, task_runner=SEQUENTIAL)
 def ingest_flow(config: ChannelsConfig) -> list[ChannelBatch]:
-    """Read and standardize every channel.
+    """Read and standardize every channel, a channel per task (on Dask, at once: flows/dask.py).
 
     A channel that cannot be read stops the run before anything is written. A file whose
     bytes another file of the run already has is read once (see plan_deliveries).
     """
     reads, repeats = plan_deliveries(config)
-    batches = []
-    for channel in config.channels:
-        batch = ingest_channel(config, channel, reads.get(channel.name))
-        batch.repeated_files = repeats.get(channel.name, [])
-        batches.append(standardize_channel(batch, channel))
+    read = [ingest_channel.submit(config, c, reads.get(c.name)) for c in config.channels]
+    standardized = [
+        standardize_channel.submit(batch, channel)  # type: ignore[call-overload]  # its result
+        for batch, channel in zip(read, config.channels, strict=True)
+    ]
+    for future in read:  # a channel that cannot be read fails the run with its own error
+        future.wait()
+        if future.state.is_failed():
+            future.result()
+    batches = [future.result() for future in standardized]
+    for batch in batches:
+        batch.repeated_files = repeats.get(batch.channel, [])
     return batches

@@ -25,6 +25,13 @@ class LocalDataFlow(Flow[P, R]):
     def serialize_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
         return {key: f"<{type(value).__name__}>" for key, value in parameters.items()}
 
+    def with_options(self, **options: Any) -> LocalDataFlow[P, R]:
+        # Prefect's copy is a plain Flow, which would record the records as parameters again
+        # (a run on Dask is a copy with another task runner: flows/dask.py)
+        copied = super().with_options(**options)
+        copied.__class__ = LocalDataFlow
+        return cast(LocalDataFlow[P, R], copied)
+
 
 def local_data_flow(name: str, **options: Any) -> Callable[[Callable[P, R]], Flow[P, R]]:
     """Like ``@flow(name=...)``, for flows whose parameters hold customer data."""

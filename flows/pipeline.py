@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from flows.artifacts import publish_run_outputs, quarantine_reasons
+from flows.dask import dask_scheduler, on_dask
 from flows.dedupe import dedupe_flow
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
 from flows.gates import check_quality_gates
@@ -68,6 +69,8 @@ class RunSettings(BaseModel):
     # quality gates (flows/gates.py): crossing one fails the run before its load
     max_quarantine_rate: float = Field(default=0.5, ge=0, le=1)
     fail_on_degenerate_model: bool = False
+    # Dask (flows/dask.py): a scheduler's address, or "local" to start a LocalCluster; None: none
+    dask_address: str | None = None
 
 
 @dataclass
@@ -234,7 +237,22 @@ def matching_settings(settings: RunSettings) -> MatchSettings:
         ) from None
 
 
+def _all_records(batches: list[ChannelBatch]) -> pd.DataFrame:
+    """The channels' records in one frame, which only validation holds: the batches let go of
+    theirs, so the run never keeps two copies of every record."""
+    records = pd.concat([batch.records for batch in batches])
+    for batch in batches:
+        batch.records = batch.records.iloc[:0]
+    return records
+
+
 def _run(settings: RunSettings) -> RunSummary:
+    with dask_scheduler(settings.dask_address) as scheduler:
+        return _run_on(settings, scheduler)
+
+
+def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
+    """The run; ingest and validate send their tasks to the Dask `scheduler`, if any."""
     process = ProcessSettings()
     watch = _Stopwatch()
     run_id = str(uuid.uuid4())
@@ -245,9 +263,8 @@ def _run(settings: RunSettings) -> RunSummary:
     docs_dir = (process.reports_dir / run_id).resolve() if settings.build_docs else None
     url = warehouse_url(process)  # the environment or a Prefect Secret block, never a parameter
 
-    batches = watch.run("ingest", lambda: ingest_flow(config))
+    batches = watch.run("ingest", lambda: on_dask(ingest_flow, scheduler)(config))
     feeds = watch.run("transactions", lambda: _transaction_feeds(config))
-    records = pd.concat([batch.records for batch in batches])
     engine = create_warehouse_engine(url)
     try:
         with held_run(
@@ -257,7 +274,10 @@ def _run(settings: RunSettings) -> RunSummary:
             wait_seconds=settings.wait_seconds,
             on_wait=partial(_say_waiting, settings.wait_seconds),
         ) as held:
-            validation = watch.run("validate", lambda: validate_flow(records, docs_dir))
+            validation = watch.run(
+                "validate",
+                lambda: on_dask(validate_flow, scheduler)(_all_records(batches), docs_dir),
+            )
             before = _read_before(engine, batches)
             deduped = watch.run(
                 "dedupe",

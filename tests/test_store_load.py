@@ -35,7 +35,8 @@ LOADED_TABLES = (
     "customer_segment",
     "customer_segment_history",
 )
-DML = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+# COPY: the PostgreSQL load's bulk insert (warehouse/load/bulk.py)
+DML = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY)\s+"?(\w+)', re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from mdm.errors import MdmError
 from mdm.masking import mask_text
 from warehouse.db import migrate
+from warehouse.load.bulk import sqlite_bulk_pragmas
 from warehouse.load.customers import write_customers
 from warehouse.load.quarantine import write_quarantine
 from warehouse.load.records import write_source_records, write_xref
@@ -159,6 +160,8 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     """
     now = dt.datetime.now(dt.UTC)
     output.lock.check(session.connection())
+    if session.get_bind().dialect.name == "sqlite":
+        sqlite_bulk_pragmas(session)
     _check_customer_numbering(session, output.first_customer_number)
     write_source_records(session, output, now)
     changes: dict[str, Any] = dict(write_customers(session, output, now))

@@ -95,16 +95,31 @@ def run(
     fail_on_degenerate_model: Annotated[
         bool, typer.Option(help="fail, loading nothing, when the match model is degenerate")
     ] = False,
+    dask: Annotated[
+        bool, typer.Option("--dask", help="run the tasks on a Dask LocalCluster of this machine")
+    ] = False,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-scheduler",
+            metavar="ADDRESS",
+            help="run the tasks on the running Dask scheduler at ADDRESS (tcp://host:8786)",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline on the channels of SOURCES/channels.yaml."""
+    from flows.dask import LOCAL_CLUSTER
+
     run_date = as_of.date() if as_of else None
-    gates = {
+    options = {
         "max_quarantine_rate": max_quarantine_rate,
         "fail_on_degenerate_model": fail_on_degenerate_model,
+        # typer has no option with an optional value: --dask alone, or the scheduler's address
+        "dask_address": dask_scheduler or (LOCAL_CLUSTER if dask else None),
     }
     with stopped_by_sigterm():
         guarded(
-            lambda: _run(sources, warehouse, docs, segments, run_date, wait_seconds=wait, **gates)
+            lambda: _run(sources, warehouse, docs, segments, run_date, wait_seconds=wait, **options)
         )
 
 
@@ -116,7 +131,7 @@ def _run(
     as_of: dt.date | None = None,
     *,
     wait_seconds: float = 300,
-    **gates: Any,
+    **options: Any,
 ) -> Any:
     url = use_warehouse(warehouse)
     from mdm.channels.config import load_channels
@@ -133,7 +148,7 @@ def _run(
         segments_file=segments,
         as_of=as_of,
         wait_seconds=wait_seconds,
-        **gates,
+        **options,
     )
     summary = run_pipeline(settings)
     typer.echo(format_summary(summary, warehouse_url=url))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mdm.schema import split_record_keys
+from warehouse.load.bulk import insert_columns
 
 CHUNK = 5_000  # rows per executemany: large enough to be fast, small enough for any driver
 
@@ -52,14 +53,15 @@ def replace_by_record_id(
     *,
     system: str,
     stale_ids: list[str],
-    rows: list[dict[str, Any]],
+    columns: Mapping[str, Sequence[Any]],
+    json_columns: Sequence[str] = (),
 ) -> None:
-    """Delete the stored rows of `stale_ids` and insert `rows` (their new form, and new records)."""
+    """Delete the stored rows of `stale_ids` and insert the rows `columns` holds (their new
+    form, and new records; `insert_columns`)."""
     if stale_ids:
         session.execute(
             sa.delete(model).where(
                 model.source_system == system, model.source_record_id.in_(stale_ids)
             )
         )
-    if rows:
-        session.execute(sa.insert(model), rows)
+    insert_columns(session, model, columns, json_columns=json_columns)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from warehouse.load.chunks import chunks
+from warehouse.load.bulk import insert_rows
 from warehouse.models import Quarantine
 from warehouse.run_output import RunOutput
 from warehouse.values import json_safe
@@ -28,5 +27,4 @@ def write_quarantine(session: Session, output: RunOutput, now: dt.datetime) -> N
         }
         for row in output.quarantined.to_dict("records")
     ]
-    for chunk in chunks(rows):
-        session.execute(sa.insert(Quarantine), list(chunk))
+    insert_rows(session, Quarantine, rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mdm.matching.keys import to_bytes
+from warehouse.load.bulk import boxed_values, column_values, json_text
 from warehouse.load.chunks import record_key_chunks, replace_by_record_id, stored_by_record_id
 from warehouse.models import CustomerXref, SourceRecord
 from warehouse.run_output import RunOutput
@@ -35,7 +37,10 @@ def write_source_records(session: Session, output: RunOutput, now: dt.datetime) 
             SourceRecord,
             system=system,
             stale_ids=np.asarray(record_ids, dtype=object)[known & changed].tolist(),
-            rows=_source_record_rows(chunk.loc[changed], output.run_id, now, output.match_keys),
+            columns=_source_record_columns(
+                chunk.loc[changed], output.run_id, now, output.match_keys
+            ),
+            json_columns=("record",),
         )
     _refresh_match_keys(session, output.refreshed_keys)
 
@@ -67,11 +72,10 @@ def _refresh_match_keys(session: Session, keys: pd.DataFrame | None) -> None:
         session.execute(statement, rows)
 
 
-def _source_record_rows(
+def _source_record_columns(
     records: pd.DataFrame, run_id: str, now: dt.datetime, keys: pd.DataFrame | None
-) -> list[dict[str, Any]]:
-    stored_columns = [c for c in STORED_RECORD_FIELDS if c in records.columns]
-    payloads = records[stored_columns].to_dict("records")
+) -> dict[str, list[Any]]:
+    """The `source_record` rows of `records`, column by column, the record as JSON text."""
     # Records without keys (a caller that computed none) store NULL: the next read computes them.
     blobs: list[bytes | None] = [None] * len(records)
     if keys is not None:
@@ -81,35 +85,48 @@ def _source_record_rows(
         known = np.flatnonzero(found >= 0)
         for position, blob in zip(known, to_bytes(keys.iloc[found[known]]), strict=True):
             blobs[position] = blob
-    return [
-        {
-            "source_system": system,
-            "source_record_id": record_id,
-            "source_file": source_file,
-            "source_row": int(source_row),
-            "raw_hash": raw_hash,
-            "record": {
-                "record_key": key,
-                "source_system": system,
-                "source_record_id": record_id,
-                **{name: json_ready(value) for name, value in payload.items()},
-            },
-            "ingested_at": now,
-            "last_run_id": run_id,
-            "match_keys": blob,
-        }
-        for key, system, record_id, source_file, source_row, raw_hash, payload, blob in zip(
-            records.index,
-            records["source_system"],
-            records["source_record_id"],
-            records["source_file"],
-            records["source_row"],
-            records["raw_hash"],
-            payloads,
-            blobs,
-            strict=True,
-        )
+    systems = column_values(records["source_system"])
+    record_ids = column_values(records["source_record_id"])
+    return {
+        "source_system": systems,
+        "source_record_id": record_ids,
+        "source_file": column_values(records["source_file"]),
+        "source_row": column_values(records["source_row"].astype(int)),
+        "raw_hash": column_values(records["raw_hash"]),
+        "record": _record_documents(records, systems, record_ids),
+        "ingested_at": [now] * len(records),
+        "last_run_id": [run_id] * len(records),
+        "match_keys": blobs,
+    }
+
+
+def _record_documents(
+    records: pd.DataFrame, systems: list[Any], record_ids: list[Any]
+) -> list[str]:
+    """Each record's standardized fields as the JSON document `source_record.record` holds
+    (`json_ready` values: dates as ISO text, NaN as null), built a column at a time."""
+    fields = [
+        c
+        for c in STORED_RECORD_FIELDS
+        if c in records.columns and c not in ("source_system", "source_record_id")
     ]
+    names = ["record_key", "source_system", "source_record_id", *fields]
+    values = [records.index, systems, record_ids, *(_json_column(records[c]) for c in fields)]
+    return [json_text(dict(zip(names, row, strict=True))) for row in zip(*values, strict=True)]
+
+
+def _json_column(values: pd.Series) -> Sequence[Any]:
+    """A column as orjson takes it with `json_ready`'s meaning: floats as they are (orjson writes
+    NaN as null), everything but text and numbers through `json_ready` (timestamps, NaT)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiub":
+        return values.tolist()
+    return [
+        value if type(value) in _JSON_NATIVE else json_ready(value)
+        for value in boxed_values(values)
+    ]
+
+
+_JSON_NATIVE = (str, int, float, bool, type(None))
 
 
 def write_xref(session: Session, output: RunOutput, now: dt.datetime) -> None:
@@ -130,26 +147,19 @@ def write_xref(session: Session, output: RunOutput, now: dt.datetime) -> None:
         rescored = ~same_scores(stored["match_score"], chunk["match_score"])
         changed = moved | rescored
         known = stored["customer_id"].notna().to_numpy()
-        rows = [
-            {
-                "source_system": system,
-                "source_record_id": record_id,
-                "customer_id": customer_id,
-                "match_score": float(score),
-                "matched_at": now,
-                "run_id": output.run_id,
-            }
-            for record_id, customer_id, score in zip(
-                np.asarray(record_ids, dtype=object)[changed],
-                chunk["customer_id"].to_numpy()[changed],
-                chunk["match_score"].to_numpy()[changed],
-                strict=True,
-            )
-        ]
+        count = int(changed.sum())
+        columns = {
+            "source_system": [system] * count,
+            "source_record_id": np.asarray(record_ids, dtype=object)[changed].tolist(),
+            "customer_id": column_values(chunk["customer_id"].astype(object)[changed]),
+            "match_score": column_values(chunk["match_score"].astype(float)[changed]),
+            "matched_at": [now] * count,
+            "run_id": [output.run_id] * count,
+        }
         replace_by_record_id(
             session,
             CustomerXref,
             system=system,
             stale_ids=np.asarray(record_ids, dtype=object)[known & changed].tolist(),
-            rows=rows,
+            columns=columns,
         )

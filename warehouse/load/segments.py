@@ -8,10 +8,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from warehouse.load.bulk import column_values, insert_columns, insert_rows
 from warehouse.load.chunks import chunks
 from warehouse.models import CustomerSegment, CustomerSegmentHistory, RmAlert
 from warehouse.run_output import RunOutput
-from warehouse.values import db_ready, json_safe, same_scores
+from warehouse.values import json_safe, same_scores
 
 
 def segment_changes(both: pd.DataFrame) -> pd.DataFrame:
@@ -69,26 +70,30 @@ def write_segments(session: Session, output: RunOutput, now: dt.datetime) -> int
             )
     fresh = both.loc[(both["_merge"] == "right_only") | differs, key]
     written = segments.merge(fresh, on=key)
-    rows = [
-        {**{name: db_ready(value) for name, value in row.items()}, "assigned_at": now}
-        for row in written.to_dict("records")
-    ]
-    for chunk in chunks(rows):
-        session.execute(sa.insert(CustomerSegment), list(chunk))
-    changed_on = output.segments_as_of or now.date()
-    history = [
+    insert_columns(
+        session,
+        CustomerSegment,
         {
-            **{name: db_ready(value) for name, value in row.items()},
-            "changed_on": changed_on,
-            "changed_at": now,
-            "run_id": output.run_id,
-        }
-        for row in changes[
-            ["customer_id", "segment_type", "old_value", "new_value", "rule_version"]
-        ].to_dict("records")
-    ]
-    for chunk in chunks(history):
-        session.execute(sa.insert(CustomerSegmentHistory), list(chunk))
+            **{
+                name: column_values(written[name])
+                for name in written.columns
+                if name in CustomerSegment.__table__.c
+            },
+            "assigned_at": [now] * len(written),
+        },
+    )
+    changed_on = output.segments_as_of or now.date()
+    history = changes[["customer_id", "segment_type", "old_value", "new_value", "rule_version"]]
+    insert_columns(
+        session,
+        CustomerSegmentHistory,
+        {
+            **{name: column_values(history[name]) for name in history.columns},
+            "changed_on": [changed_on] * len(history),
+            "changed_at": [now] * len(history),
+            "run_id": [output.run_id] * len(history),
+        },
+    )
     return len(history)
 
 
@@ -117,6 +122,5 @@ def write_alerts(session: Session, output: RunOutput, now: dt.datetime) -> int:
         }
         for alert in output.alerts
     ]
-    for chunk in chunks(rows):
-        session.execute(sa.insert(RmAlert), list(chunk))
+    insert_rows(session, RmAlert, rows)
     return len(rows)

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from warehouse.load.bulk import insert_rows
 from warehouse.load.chunks import chunks
 from warehouse.models import StewardTask
 from warehouse.run_output import RunOutput
@@ -35,6 +36,5 @@ def open_tasks(session: Session, output: RunOutput, now: dt.datetime) -> Counter
                 "created_at": now,
                 "run_id": output.run_id,
             }
-    for chunk in chunks(list(fresh.values())):
-        session.execute(sa.insert(StewardTask), list(chunk))
+    insert_rows(session, StewardTask, list(fresh.values()))
     return Counter(task["task_type"] for task in fresh.values())
