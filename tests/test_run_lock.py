@@ -296,7 +296,11 @@ def _terminate_lock_backend(url: str, held_pid: int) -> None:
     """What a server restart or a proxy's idle timeout does to the lock's connection."""
     admin = sa.create_engine(url)
     with admin.begin() as connection:
-        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": held_pid})
+        # with a timeout it waits until the backend has ended (and its locks with it)
+        ended = connection.execute(
+            sa.text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": held_pid}
+        ).scalar_one()
+    assert ended
     admin.dispose()
 
 
