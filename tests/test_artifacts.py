@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from warehouse_io import read, run_into
+from helpers.warehouse_io import read, run_into
 
 from flows.artifacts import ARTIFACT_KEYS
 from mdm.testbed.generate import generate

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from distributed import LocalCluster
-from warehouse_io import read, run_into
+from helpers.warehouse_io import read, run_into
 
 from flows.dask import on_dask
 from flows.local_data import LocalDataFlow

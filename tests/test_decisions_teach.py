@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from helpers.warehouse_io import read, run_into, split_by_person
 from sqlalchemy.orm import Session
-from warehouse_io import read, run_into, split_by_person
 
 from mdm.matching.labels import MAX_CORRECTION, Labels, correction, find_labels, learnt_lower
 from mdm.stewardship.actions import confirm_match, not_a_match

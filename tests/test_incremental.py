@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from warehouse_io import NEW_KEY, read, run_into, second_delivery
+from helpers.warehouse_io import NEW_KEY, read, run_into, second_delivery
 
 from flows.pipeline import RunSummary
 from mdm.testbed.generate import generate

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from helpers.warehouse_io import read, run_into
 from stdnum.cn import ric
-from warehouse_io import read, run_into
 
 from flows.pipeline import RunSummary
 from flows.validate import check_tables

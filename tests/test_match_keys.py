@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from helpers.matching_data import synthetic_records
+from helpers.warehouse_io import run_into
 from sqlalchemy.orm import Session
-from test_matching_data import synthetic_records
-from warehouse_io import run_into
 
 from mdm.matching.keys import KEY_COLUMNS, KEY_SCHEME, from_bytes, record_keys, to_bytes
 from mdm.testbed.generate import generate
@@ -70,7 +70,7 @@ def test_keys_are_the_same_in_another_process() -> None:
     """Python salts its own string hashes per process; stored keys must not depend on that."""
     script = (
         "import sys; sys.path.insert(0, 'tests')\n"
-        "from test_matching_data import synthetic_records\n"
+        "from helpers.matching_data import synthetic_records\n"
         "from mdm.matching.keys import record_keys\n"
         "print(int(record_keys(synthetic_records(60, seed=9)).to_numpy().sum() % 2**61))\n"
     )

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from test_matching_data import CHEN_LI, R_CHEN, labelled_records, record
+from helpers.matching_data import CHEN_LI, R_CHEN, labelled_records, record
 
 from mdm.matching.blocking import STEWARD_RULE, block_pairs, candidate_pairs
 from mdm.matching.features import prepare

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from test_matching_data import (
+from helpers.matching_data import (
     CHEN_LI,
     LI_NA,
     R_CHEN,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_matching_data import synthetic_records
-from warehouse_io import read, run_into
+from helpers.matching_data import synthetic_records
+from helpers.warehouse_io import read, run_into
 
 from flows.dedupe import MATCHING_CONFIG, incremental
 from flows.pipeline import RunSettings, matching_settings

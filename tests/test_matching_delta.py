@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_matching_data import labelled_records, synthetic_records
+from helpers.matching_data import labelled_records, synthetic_records
 
 from mdm.matching import MatchSettings, fits, match_delta, match_records
 from mdm.testbed.evaluate import pairwise_scores

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from test_matching_data import labelled_records, synthetic_records
+from helpers.matching_data import labelled_records, synthetic_records
 
 from mdm.matching import DECISIONS, MatchResult, MatchSettings, match_records
 from mdm.matching.compare import COMPARISONS

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
-from test_matching_data import (
+from helpers.matching_data import (
     CHEN_LI,
     R_CHEN,
     R_LI,

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_matching_data import (
+from helpers.matching_data import (
     OUYANG_XIU,
     ZHANG_WEI,
     masked,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from warehouse_io import read, run_into
+from helpers.warehouse_io import read, run_into
 
 from mdm.testbed.generate import generate
 

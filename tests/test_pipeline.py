@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from warehouse_io import read, run_into
+from helpers.warehouse_io import read, run_into
 
 from flows.pipeline import RunSummary
 from mdm.errors import MdmError

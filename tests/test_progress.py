@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from warehouse_io import run_into
+from helpers.warehouse_io import run_into
 
 from flows.progress import progress_enabled
 from mdm.testbed.generate import generate

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from warehouse_io import read, run_into
+from helpers.warehouse_io import read, run_into
 
 from flows.gates import model_is_degenerate, quarantine_rate
 from mdm.errors import MdmError

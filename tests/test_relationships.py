@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from helpers.warehouse_io import read, run_into
 from sqlalchemy.orm import Session
-from warehouse_io import read, run_into
 
 from flows.dedupe import settled_customers
 from mdm.matching.relations import EVIDENCE, merged_into, related_customers

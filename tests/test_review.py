@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from helpers.warehouse_io import run_into
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
-from warehouse_io import run_into
 
 from flows.pipeline import RunSummary
 from mdm.cli.app import app

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
+from helpers.warehouse_io import run_into, second_delivery
 from sqlalchemy.orm import Session
-from warehouse_io import run_into, second_delivery
 
 from mdm.testbed.evaluate import pairwise_scores, read_predicted, read_truth
 from mdm.testbed.generate import generate

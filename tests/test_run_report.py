@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from warehouse_io import run_into
+from helpers.warehouse_io import run_into
 
 from flows.pipeline import RunSummary
 from flows.run_report import StoredRun, trend_rows, write_run_report

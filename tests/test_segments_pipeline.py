@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from warehouse_io import read, run_into
+from helpers.warehouse_io import read, run_into
 
 from flows.pipeline import RunSummary
 from mdm.channels.config import load_channels

@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from helpers.warehouse_io import NEW_KEY, read, run_into, second_delivery
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from warehouse_io import NEW_KEY, read, run_into, second_delivery
 
 from flows.pipeline import RunSummary
 from mdm.schema import GOLDEN_FIELDS
