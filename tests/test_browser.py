@@ -3,10 +3,8 @@ decisions hold after the pipeline runs again."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-import shutil
 import socket
 import threading
 import time
@@ -17,28 +15,17 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from helpers.stewardship import customer_task, set_tier
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy.orm import Session
 
 from flows.pipeline import RunSettings, run_pipeline
 from mdm.testbed.generate import generate
-from warehouse.models import CustomerSegment, CustomerXref, StewardTask
+from warehouse.models import CustomerXref, StewardTask
 from web.app import create_app
 from web.auth import add_user
 
-# The one scripts/preflight.py checks (`make test` installs it when it can).
-CHROMIUM = os.environ.get("MDM_CHROMIUM") or (
-    "/usr/bin/chromium" if os.path.isfile("/usr/bin/chromium") else shutil.which("chromium") or ""
-)
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "steward password 1"
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("prefect_harness")]
@@ -267,27 +254,8 @@ def test_a_platinum_customers_split_waits_for_a_second_steward_and_holds(
             .limit(1)
         )
         customer_id = session.execute(owner).scalar_one()
-        session.execute(
-            sa.update(CustomerSegment)
-            .where(
-                CustomerSegment.customer_id == customer_id,
-                CustomerSegment.segment_type == "value_tier",
-            )
-            .values(segment_value="platinum")
-        )
-        task = StewardTask(
-            task_type="conflict",
-            task_key=f"conflict:{customer_id}:browser",
-            priority=1,
-            customer_id=customer_id,
-            details={"field": "mobile", "values": []},
-            status="open",
-            created_at=dt.datetime.now(dt.UTC),
-            run_id="test",
-        )
-        session.add(task)
-        session.flush()
-        task_id = task.task_id
+        set_tier(session, customer_id, "platinum")
+        task_id = customer_task(session, customer_id, "browser")
         keys = sorted(
             f"{x.source_system}:{x.source_record_id}"
             for x in session.scalars(

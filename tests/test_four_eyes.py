@@ -3,20 +3,20 @@ them; the maker cannot; both are audited (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from helpers.stewardship import customer_of, customer_task, multi_record_customers, set_tier
+from helpers.warehouse_io import run_into
 from sqlalchemy.orm import Session
-from test_review import customer_of, multi_record_customers, run
 from typer.testing import CliRunner
 
 from mdm.cli.app import app
 from mdm.stewardship import approvals, queue
 from mdm.testbed.generate import generate
 from warehouse.db import create_warehouse_engine, migrate
-from warehouse.models import Customer, CustomerSegment, PendingChange, StewardDecision, StewardTask
+from warehouse.models import Customer, PendingChange, StewardDecision
 
 RULES = approvals.FourEyes(tiers=frozenset({"diamond", "platinum"}), bulk=2)
 
@@ -28,27 +28,8 @@ def channels_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def customer_task(session: Session, customer_id: str, key: str) -> int:
-    """A conflict task about a customer, as a run opens one."""
-    task = StewardTask(
-        task_type="conflict",
-        task_key=f"conflict:{customer_id}:{key}",
-        priority=1,
-        customer_id=customer_id,
-        details={"field": "mobile", "values": []},
-        status="open",
-        created_at=dt.datetime.now(dt.UTC),
-        run_id="test",
-    )
-    session.add(task)
-    session.flush()
-    return task.task_id
-
-
-def set_tier(session: Session, customer_id: str, tier: str) -> None:
-    row = session.get(CustomerSegment, (customer_id, "value_tier"))
-    assert row is not None
-    row.segment_value = tier
+def run(sources: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    run_into(sources, url, monkeypatch, tmp_path, build_docs=False)
 
 
 def actions_of(session: Session) -> list[tuple[str, str]]:

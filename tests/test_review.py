@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from helpers.stewardship import customer_of, multi_record_customers
 from helpers.warehouse_io import run_into
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -30,13 +31,6 @@ def channels_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run(sources: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunSummary:
     return run_into(sources, url, monkeypatch, tmp_path, build_docs=False)
-
-
-def customer_of(session: Session) -> pd.Series:
-    rows = session.execute(
-        sa.text("SELECT source_system || ':' || source_record_id, customer_id FROM customer_xref")
-    ).all()
-    return pd.Series(dict(rows))
 
 
 def open_pair_task(session: Session, left: str, right: str, ids: pd.Series) -> int:
@@ -62,11 +56,6 @@ def open_pair_task(session: Session, left: str, right: str, ids: pd.Series) -> i
     session.add(task)
     session.flush()
     return task.task_id
-
-
-def multi_record_customers(ids: pd.Series) -> list[list[str]]:
-    groups = ids.groupby(ids).groups
-    return [sorted(keys) for keys in groups.values() if len(keys) >= 2]
 
 
 @pytest.mark.usefixtures("prefect_harness")

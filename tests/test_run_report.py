@@ -67,8 +67,8 @@ def test_the_run_report_shows_what_steward_decisions_taught(tmp_path: Path) -> N
 def test_a_run_writes_its_report_and_chromium_shows_the_charts(
     tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from helpers.browser import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
-    from test_browser import CHROMIUM, CHROMIUM_ARGS
 
     sources = tmp_path / "channels"
     generate(sources, customers=30, seed=6)

@@ -1,2 +1,3 @@
-"""Shared test helpers: pipeline runs into a warehouse and reading it back (`warehouse_io`), and
-labelled standardized records for the matching tests (`matching_data`)."""
+"""Shared test helpers: pipeline runs into a warehouse and reading it back (`warehouse_io`),
+labelled standardized records for the matching tests (`matching_data`), steward work
+(`stewardship`) and the browser the browser tests drive (`browser`)."""
