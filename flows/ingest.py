@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,20 +48,34 @@ def reason(field_name: str | None, rule: str, message: str) -> dict[str, str | N
     return {"field": field_name, "rule": rule, "message": message}
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _shown_columns(columns: list[str]) -> str:
+    """The file's header for a one-line message: a line break or other control character in a
+    column name is written as its escape, so the message stays one line."""
+    return ", ".join(_UNPRINTABLE.sub(_escape, column) for column in columns)
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def check_columns(table: RawTable, channel: ChannelConfig) -> None:
     """A mapped column missing from the file is a configuration error, named precisely."""
     present = set(table.columns)
     if channel.record_id not in present:
         raise SourceError(
             f"{table.source}: channel '{channel.name}': record_id column '{channel.record_id}'"
-            f" not found (columns: {', '.join(table.columns)})"
+            f" not found (columns: {_shown_columns(table.columns)})"
         )
     for canonical, source in channel.columns.items():
         for column in [source] if isinstance(source, str) else source:
             if column not in present:
                 raise SourceError(
                     f"{table.source}: channel '{channel.name}': column '{column}' (for {canonical})"
-                    f" not found (columns: {', '.join(table.columns)})"
+                    f" not found (columns: {_shown_columns(table.columns)})"
                 )
 
 

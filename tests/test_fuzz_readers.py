@@ -117,3 +117,12 @@ def test_a_json_string_holding_a_unicode_line_break_stays_one_record(tmp_path: P
     ]
     data = "".join(json.dumps(row, ensure_ascii=False) + "\r\n" for row in rows).encode()
     assert _ingest(tmp_path, "leads.jsonl", data, "jsonl") == (4, 4, 0)
+
+
+def test_a_missing_column_message_stays_one_line_when_a_header_holds_a_line_break(
+    tmp_path: Path,
+) -> None:
+    # Found by the property above: the file's own column names were quoted raw.
+    result = _ingest(tmp_path, "leads.jsonl", b'{"\\n": null, "x\\u2028y": 1}\n', "jsonl")
+    assert isinstance(result, str) and "\n" not in result and "\u2028" not in result
+    assert "leads.jsonl" in result and "(columns: \\x0a, x\\u2028y)" in result

@@ -371,3 +371,10 @@ def test_resident_id_check_character_agrees_with_python_stdnum(body17: str) -> N
     from mdm.standardize.ids import rid_check_char
 
     assert rid_check_char(body17) == ric.calc_check_digit(body17 + "0")
+
+
+def test_a_count_too_large_for_any_warehouse_column_is_no_count() -> None:
+    # Found by the property test: a 30-digit "count" overflowed the Int64 column (a traceback).
+    assert parse_count("1" * 30) is None
+    assert parse_count(10**13) is None and parse_count(float(10**13)) is None
+    assert parse_count("1,200次") == 1200 and parse_count(10**12) == 10**12

@@ -71,15 +71,25 @@ def parse_amount(value: Any, unit: str = "yuan") -> float | None:
     return float(-number * factor if negative else number * factor)
 
 
+# A count beyond this is no count of transactions but a mistyped or hostile value, and would
+# not fit the warehouse's 64-bit integer column either.
+MAX_COUNT = 10**12
+
+
 def parse_count(value: Any) -> int | None:
-    """A non-negative whole count: 12, 12.0, "12", "1,200", "12次", "12笔"; None otherwise."""
+    """A non-negative whole count: 12, 12.0, "12", "1,200", "12次", "12笔"; None otherwise
+    (and above MAX_COUNT)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         number = float(value)
-        return int(number) if number.is_integer() and number >= 0 else None
+        whole = number.is_integer() and 0 <= number <= MAX_COUNT
+        return int(number) if whole else None
     text = to_text(value)
     if text is None:
         return None
     text = _COUNT_SUFFIXES.sub("", _SEPARATORS.sub("", nfkc(text)))
-    return int(text) if text.isascii() and text.isdigit() else None
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_COUNT)):
+        return None
+    count = int(text)
+    return count if count <= MAX_COUNT else None
