@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from mdm.testbed.evaluate import write_truth
+
 FIELDS = (
     "record_id", "nombre", "apellido1", "apellido2", "nombre_completo", "sexo", "fecha_nacimiento",
     "documento", "tipo_documento", "domicilio", "municipio", "codigo_postal", "telefono",
@@ -272,8 +274,5 @@ def generate_admin(
     header = "# Administrative test bed (mdm/testbed/admin.py)"
     text = yaml.safe_dump({"channels": channels}, sort_keys=False, allow_unicode=True)
     (out_dir / "channels.yaml").write_text(f"{header}, seed {seed}\n" + text, encoding="utf-8")
-    with (out_dir / "truth.csv").open("w", encoding="utf-8", newline="") as handle:
-        truth_writer = csv.writer(handle)
-        truth_writer.writerow(["source_system", "source_record_id", "person_id"])
-        truth_writer.writerows(truth)
+    write_truth(out_dir / "truth.csv", truth)
     return AdminSummary(out_dir, len(people), len(truth), households)

@@ -6,6 +6,8 @@ evaluate in seconds.
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +63,14 @@ def pairwise_scores(predicted: pd.Series, truth: pd.Series) -> Evaluation:
         customers=frame["cluster"].nunique(),
         persons=frame["entity"].nunique(),
     )
+
+
+def write_truth(path: Path, rows: Iterable[Sequence[str]]) -> None:
+    """truth.csv: one (source_system, source_record_id, person_id) row per generated record."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TRUTH_COLUMNS)
+        writer.writerows(rows)
 
 
 def read_truth(path: Path) -> pd.Series:

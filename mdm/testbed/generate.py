@@ -86,6 +86,7 @@ import yaml
 from openpyxl import Workbook
 
 from mdm.testbed import population as gd
+from mdm.testbed.evaluate import write_truth
 from mdm.testbed.population import CN, DAY, FOREIGN, HISTORY, I64, People, Rng, make_people
 
 AS_OF = date(2025, 6, 30)  # reference "today"; fixed so that output never depends on the clock
@@ -97,7 +98,6 @@ CHANNEL_FILES: dict[str, str] = {
     "callcenter": "callcenter_contacts.csv",
     "thirdparty": "thirdparty_leads.csv",
 }
-TRUTH_HEADER = ["source_system", "source_record_id", "person_id"]
 # Transactions feeds (SPEC §2): one per channel whose accounts they book against.
 TRANSACTION_FEEDS: dict[str, str] = {"branch_txn": "branch", "fund_txn": "fund"}
 TRANSACTION_FILES: dict[str, str] = {
@@ -139,7 +139,7 @@ def generate(out_dir: Path, *, customers: int, seed: int, as_of: date = AS_OF) -
             out_dir / TRANSACTION_FILES[feed], feed, people, written_by[channel], activity,
             txn_rng, as_of,
         )  # fmt: skip
-    _write_csv(out_dir / "truth.csv", TRUTH_HEADER, truth, "utf-8")
+    write_truth(out_dir / "truth.csv", truth)
     _write_channels_yaml(out_dir / "channels.yaml", customers, seed, as_of)
     return GenerateSummary(out_dir, customers, rows_per_channel, len(truth), rows_per_feed)
 

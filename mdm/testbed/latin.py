@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from mdm.testbed.evaluate import write_truth
+
 LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR")
 DOMAINS = ("com", "org", "net")
 FIELDS = (
@@ -242,8 +244,5 @@ def generate_latin(
     (out_dir / "channels.yaml").write_text(
         f"{header}, seed {seed}\n" + yaml.safe_dump(config, sort_keys=False), encoding="utf-8"
     )
-    with (out_dir / "truth.csv").open("w", encoding="utf-8", newline="") as handle:
-        truth_writer = csv.writer(handle)
-        truth_writer.writerow(["source_system", "source_record_id", "person_id"])
-        truth_writer.writerows(truth)
+    write_truth(out_dir / "truth.csv", truth)
     return LatinSummary(out_dir, len(people), len(truth), households)
