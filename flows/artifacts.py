@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from flows.gates import customer_rows
+
 if TYPE_CHECKING:
     from flows.pipeline import RunSummary
 
@@ -61,8 +63,7 @@ def artifact_tables(summary: RunSummary) -> dict[str, list[dict[str, Any]]]:
 
 
 def summary_markdown(summary: RunSummary) -> str:
-    read = sum(summary.rows_read.values())
-    quarantined = sum(summary.quarantined.get(channel, 0) for channel in summary.rows_read)
+    read, quarantined = customer_rows(summary.rows_read, summary.quarantined)
     rate = quarantined / read if read else 0.0
     lines = [
         f"# customer-mdm run `{summary.run_id}`",

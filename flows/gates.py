@@ -13,10 +13,16 @@ class QualityGateFailed(MdmError):
     """The run's data crossed a configured limit; nothing was loaded."""
 
 
+def customer_rows(rows_read: Mapping[str, int], quarantined: Mapping[str, int]) -> tuple[int, int]:
+    """Rows read from the customer channels and how many of them went to quarantine
+    (a transactions feed's rejects are quarantined too, but they are no customer rows)."""
+    return sum(rows_read.values()), sum(quarantined.get(channel, 0) for channel in rows_read)
+
+
 def quarantine_rate(rows_read: Mapping[str, int], quarantined: Mapping[str, int]) -> float:
     """The share of the channels' rows sent to quarantine (transactions feeds not counted)."""
-    read = sum(rows_read.values())
-    return sum(quarantined.get(channel, 0) for channel in rows_read) / read if read else 0.0
+    read, held = customer_rows(rows_read, quarantined)
+    return held / read if read else 0.0
 
 
 def model_is_degenerate(parameters: Mapping[str, Any]) -> bool:
@@ -36,10 +42,10 @@ def check_quality_gates(
 ) -> None:
     rate = quarantine_rate(rows_read, quarantined)
     if rate > max_quarantine_rate:
-        held = sum(quarantined.get(channel, 0) for channel in rows_read)
+        read, held = customer_rows(rows_read, quarantined)
         raise QualityGateFailed(
             f"quality gate: {rate:.1%} of rows quarantined ({held:,} of"
-            f" {sum(rows_read.values()):,}), above the limit of {max_quarantine_rate:.1%}"
+            f" {read:,}), above the limit of {max_quarantine_rate:.1%}"
             " (--max-quarantine-rate); nothing was loaded"
         )
     if fail_on_degenerate_model and model_is_degenerate(match_parameters):

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flows.gates import customer_rows
+
 if TYPE_CHECKING:
     from flows.pipeline import RunSummary
 
@@ -157,16 +159,8 @@ def segment_sizes_chart(counts: Mapping[str, Any]) -> Any:
     return _bars(rows, title="Customers per segment", x="customers", y="segment", color="type")
 
 
-def customer_rows(counts: Mapping[str, Any]) -> tuple[int, int]:
-    """Rows read from the customer channels and how many of them were quarantined (transaction
-    feeds' rejects are shown by reason, but they are not customer rows)."""
-    read = counts.get("rows_read", {})
-    held = counts.get("quarantined", {})
-    return sum(read.values()), sum(held.get(channel, 0) for channel in read)
-
-
 def _facts(counts: Mapping[str, Any], timings: Mapping[str, float]) -> list[tuple[str, str]]:
-    read, held = customer_rows(counts)
+    read, held = customer_rows(counts.get("rows_read", {}), counts.get("quarantined", {}))
     return [
         ("rows read", f"{read:,}"),
         ("quarantined", f"{held:,} ({held / read:.1%})" if read else "0"),
@@ -285,7 +279,7 @@ def trend_rows(runs: Sequence[StoredRun]) -> list[dict[str, Any]]:
         if run.status != "success":
             continue
         counts = run.counts
-        read, held = customer_rows(counts)
+        read, held = customer_rows(counts.get("rows_read", {}), counts.get("quarantined", {}))
         merges, customers = counts.get("merges", 0), counts.get("customers_total", 0)
         rows.append(
             {

@@ -13,7 +13,8 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from flows.run_report import StoredRun, customer_rows, run_body, trend_charts
+from flows.gates import customer_rows
+from flows.run_report import StoredRun, run_body, trend_charts
 from warehouse.models import PipelineRun
 from web.deps import Db, Viewer, render
 

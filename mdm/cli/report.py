@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from flows.gates import customer_rows
+
 if TYPE_CHECKING:
     from flows.pipeline import RunSummary
     from mdm.testbed.evaluate import Evaluation
@@ -18,8 +20,7 @@ def format_summary(summary: RunSummary, *, warehouse_url: str) -> str:
     for channel, rows in summary.rows_read.items():
         quarantined = summary.quarantined.get(channel, 0)
         lines.append(f"  {channel:<12} {rows:>9,} read  {quarantined:>7,} quarantined")
-    total_read = sum(summary.rows_read.values())
-    total_quarantined = sum(summary.quarantined.get(channel, 0) for channel in summary.rows_read)
+    total_read, total_quarantined = customer_rows(summary.rows_read, summary.quarantined)
     lines.append(f"  {'total':<12} {total_read:>9,} read  {total_quarantined:>7,} quarantined")
     if summary.transactions_read:
         read = sum(summary.transactions_read.values())
