@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers.workbench import MOBILE, NOW, seed, sign_in
 from sqlalchemy.orm import Session
-from test_web_security import MOBILE, NOW, seed, sign_in
 
 from warehouse.db import create_warehouse_engine, migrate
 from warehouse.models import Customer, CustomerRelationship
