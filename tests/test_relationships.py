@@ -17,6 +17,7 @@ from helpers.warehouse_io import read, run_into
 from sqlalchemy.orm import Session
 
 from flows.dedupe import settled_customers
+from mdm.cli.report import format_summary
 from mdm.matching.relations import EVIDENCE, merged_into, related_customers
 from mdm.testbed.generate import generate
 from warehouse.db import create_warehouse_engine, migrate
@@ -103,6 +104,10 @@ def test_two_spouses_are_two_customers_and_one_household_row_once(
     assert couple["relationship_type"].tolist() == ["shared_phone"]
     assert _evidence(walkers["evidence"].iloc[0]) == ["surname", "address", "mobile"]
     assert first.relationships_found == len(links) >= 2
+    summary = format_summary(first, warehouse_url=warehouse_url)
+    assert f"related customers (households, shared phones or addresses): {len(links)} pairs" in (
+        summary
+    )
     assert (links["customer_id"] < links["related_customer_id"]).all()
     assert set(walkers["first_seen_run_id"]) == set(walkers["last_seen_run_id"]) == {first.run_id}
     # names of fields only: no phone, address or name in any row

@@ -39,6 +39,11 @@ def format_summary(summary: RunSummary, *, warehouse_url: str) -> str:
         f"{summary.customers_retired:,} merged away); records merged into another: "
         f"{summary.merges:,}"
     )
+    if summary.relationships_found:
+        lines.append(
+            f"related customers (households, shared phones or addresses): "
+            f"{summary.relationships_found:,} pairs"
+        )
     by_type = ", ".join(
         f"{kind} {count:,}" for kind, count in sorted(summary.tasks_by_type.items())
     )
