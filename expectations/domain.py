@@ -58,9 +58,14 @@ def resident_id_ok(column: pd.Series) -> pd.Series:
 def id_birth_date_ok(resident_id: pd.Series, birth_date: pd.Series) -> pd.Series:
     """The stated birth date is the one a resident ID encodes; an ID too broken to encode one
     is the check digit rule's business, not this one's."""
-    encoded = pd.to_datetime(_text(resident_id).str[6:14], format="%Y%m%d", errors="coerce").dt.date
-    stated = _dates(birth_date).dt.date
-    return (encoded == stated) | encoded.isna() | stated.isna()
+    # Compared as timestamps: year 0000 parses (datetime64 reaches it) but is no Python date,
+    # and an ID that garbles its birth digits into 0000MMDD must fail a rule, not the run. A
+    # year before 1900 encodes no birth date (resident_id_ok's rule, as for a broken one).
+    encoded = pd.to_datetime(_text(resident_id).str[6:14], format="%Y%m%d", errors="coerce")
+    encoded = encoded.where(encoded.dt.year >= 1900)
+    stated = _dates(birth_date)
+    agree = encoded.dt.normalize() == stated.dt.normalize()
+    return agree | encoded.isna() | stated.isna()
 
 
 def cn_mobile_ok(column: pd.Series) -> pd.Series:

@@ -175,6 +175,18 @@ def test_issue16_point5_legacy_id_contradicted_by_the_birth_date_is_not_valid(
     assert not id_birth_date_ok(out["id_number"], out["birth_date"]).iloc[0]  # flagged
 
 
+def test_an_id_whose_birth_digits_read_year_0000_fails_its_rule_not_the_run() -> None:
+    """Pandas parses 00000307 as 0000-03-07, a day no Python date holds; a 100,000-person
+    bench file had such an ID and validation stopped with 'year 0 is out of range'."""
+    from expectations.domain import id_birth_date_ok, resident_id_ok
+
+    ids = pd.Series(["110101000003071234", RID, RID, None])
+    stated = pd.Series([dt.date(1990, 3, 7), dt.date(1990, 3, 7), dt.date(1949, 12, 31), None])
+    # the 0000 ID encodes no birth date: its own rule fails it, this one has nothing to compare
+    assert id_birth_date_ok(ids, stated).tolist() == [True, False, True, True]
+    assert not resident_id_ok(ids.iloc[:1]).iloc[0]
+
+
 def test_issue16_point5_an_18_digit_id_is_not_second_guessed() -> None:
     row = _id_row(RID, "1950-01-01")
     assert (row["id_number"], row["id_valid"]) == (RID, True)
