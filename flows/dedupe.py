@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.local_data import local_data_flow, unwalked
 from mdm.customer_ids import assign_customer_ids
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
+from mdm.matching.audit import AuditSample, automatic_merges, sample_merges
 from mdm.matching.blocking import DEFAULT_RULES
 from mdm.matching.golden import golden_records, record_scores
 from mdm.matching.keys import record_keys
@@ -31,6 +32,7 @@ from mdm.stewardship.run_tasks import (
     conflict_tasks,
     incomplete_tasks,
     invalid_tasks,
+    merge_audit_tasks,
     possible_match_tasks,
 )
 from warehouse.state import WarehouseState
@@ -67,6 +69,8 @@ class DedupeResult:
     # incremental: customers all of whose records were matched, so all of whose links were seen
     settled_customers: list[str] = field(default_factory=list)
     merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id
+    # automatic merges drawn for a steward's verdict, and every band's size (None: no audit)
+    audit: AuditSample | None = None
 
 
 @task(cache_policy=NO_CACHE)
@@ -280,4 +284,17 @@ def dedupe_flow(
     deduped.match_profile = match_profile(
         result.pairs, result.clusters, upper=settings.upper, lower=settings.lower
     )
+    if settings.audit_sample:
+        audit_merges(deduped, result, state, settings)
     return deduped
+
+
+def audit_merges(
+    deduped: DedupeResult, result: MatchResult, state: WarehouseState, settings: MatchSettings
+) -> None:
+    """Draw the run's sample of automatic merges and open a merge_audit task for each."""
+    merged = automatic_merges(result.pairs, upper=settings.upper, decided=state.must_link)
+    deduped.audit = sample_merges(
+        merged, upper=settings.upper, size=settings.audit_sample, seed=settings.audit_seed
+    )
+    deduped.tasks += merge_audit_tasks(result, deduped.audit, deduped.xref["customer_id"])

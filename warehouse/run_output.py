@@ -50,3 +50,5 @@ class RunOutput:
     # customers whose every pair the run scored (an incremental run's): their links are complete
     relationships_settled: list[str] = field(default_factory=list)
     merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id
+    # merge_audit_sample rows: task_key and band of each automatic merge the run drew
+    audit_sample: list[dict[str, Any]] = field(default_factory=list)

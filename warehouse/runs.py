@@ -24,7 +24,7 @@ from warehouse.load.quarantine import write_quarantine
 from warehouse.load.records import write_source_records, write_xref
 from warehouse.load.relationships import write_relationships
 from warehouse.load.segments import write_alerts, write_segments
-from warehouse.load.tasks import open_tasks
+from warehouse.load.tasks import open_tasks, write_audit_sample
 from warehouse.lock import HeldLock, warehouse_lock
 from warehouse.models import PipelineRun, StewardTask
 from warehouse.run_output import RunOutput
@@ -170,6 +170,7 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     changes["segment_changes"] = write_segments(session, output, now)
     changes["alerts_raised"] = write_alerts(session, output, now)
     opened = open_tasks(session, output, now)
+    write_audit_sample(session, output)
     changes["tasks_opened"] = sum(opened.values())
     changes["tasks_by_type"] = dict(sorted(opened.items()))
     changes["tasks_open"] = session.scalar(

@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from flows.gates import customer_rows
-from flows.run_report import StoredRun, run_body, trend_charts
+from flows.run_report import StoredRun, precision_text, run_body, trend_charts
+from mdm.stewardship.merge_audit import run_precision
 from warehouse.models import PipelineRun
 from web.deps import Db, Viewer, render
 
@@ -38,6 +39,12 @@ def runs(request: Request, session: Db, user: Viewer) -> Response:
         sa.select(PipelineRun).order_by(PipelineRun.started_at.desc()).limit(RUNS_SHOWN)
     ).all()
     stored = [_stored(run) for run in latest]
+    audited = next(
+        (r for r in stored if r.status == "success" and r.counts.get("merge_audit")), None
+    )
+    audit = (
+        run_precision(session, run_id=audited.run_id, counts=audited.counts) if audited else None
+    )
     return render(
         request,
         "runs.html",
@@ -45,6 +52,8 @@ def runs(request: Request, session: Db, user: Viewer) -> Response:
         runs=stored,
         customer_rows=customer_rows,
         trends=Markup(trend_charts(stored)),  # noqa: S704 (SVG we drew from counts)
+        audited=audited,
+        precision=precision_text(audit[1]) if audit else None,
     )
 
 
@@ -56,5 +65,6 @@ def run_page(
     if run is None:
         raise HTTPException(status_code=404, detail="no such run")
     stored = _stored(run)
-    body = run_body(run.run_id, stored.counts, stored.timings)  # escaped text and SVG we drew
+    audit = run_precision(session, run_id=run.run_id, counts=stored.counts)
+    body = run_body(run.run_id, stored.counts, stored.timings, audit)  # escaped text, our SVG
     return render(request, "run.html", user, run=stored, error=run.error, body=Markup(body))  # noqa: S704
