@@ -27,6 +27,7 @@ from mdm.matching.keys import record_keys
 from mdm.matching.profile import match_profile
 from mdm.matching.relations import merged_into, related_customers
 from mdm.matching.survive import find_conflicts
+from mdm.matching.whatif import score_histogram
 from mdm.stewardship.run_tasks import (
     carried_fields,
     conflict_tasks,
@@ -69,6 +70,8 @@ class DedupeResult:
     # incremental: customers all of whose records were matched, so all of whose links were seen
     settled_customers: list[str] = field(default_factory=list)
     merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id
+    # the weights of the pairs a threshold can move, for what-if thresholds (counts only)
+    score_histogram: dict[str, Any] = field(default_factory=dict)
     # automatic merges drawn for a steward's verdict, and every band's size (None: no audit)
     audit: AuditSample | None = None
 
@@ -283,6 +286,15 @@ def dedupe_flow(
     deduped.refreshed_keys = keys_to_refresh(run_keys, state)
     deduped.match_profile = match_profile(
         result.pairs, result.clusters, upper=settings.upper, lower=settings.lower
+    )
+    lower = (result.parameters.get("labels") or {}).get("lower") or {}
+    deduped.score_histogram = score_histogram(
+        result.pairs,
+        upper=settings.upper,
+        lower=lower.get("learnt", settings.lower),
+        supported_lower=lower.get("supported"),
+        decided=state.must_link,
+        matched_all=matched_all,
     )
     if settings.audit_sample:
         audit_merges(deduped, result, state, settings)

@@ -108,6 +108,8 @@ class RunSummary:
     alerts_raised: int = 0
     # what steward decisions taught the matcher (mdm/matching/labels.py `label_summary`)
     labels: dict[str, Any] = field(default_factory=dict)
+    # the weights of the pairs a threshold can move (mdm/matching/whatif.py `score_histogram`)
+    score_histogram: dict[str, Any] = field(default_factory=dict)
     # the audit of automatic merges: sample size, seed, each band's weights, size and draw
     merge_audit: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -330,6 +332,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 match_profile=deduped.match_profile,
                 segment_sizes=segment_sizes(enriched.segments),
                 labels=label_summary(deduped.parameters),
+                score_histogram=deduped.score_histogram,
                 merge_audit=audit.counts(match_settings.audit_sample, match_settings.audit_seed)
                 if audit
                 else {},

@@ -4,6 +4,7 @@ same" verdict splits the pair on the next run."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -11,11 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from helpers.stewardship import customer_of
 from helpers.warehouse_io import run_into
 from sqlalchemy.orm import Session
 
-from flows.run_report import audit_section
+from flows.run_report import audit_section, precision_text
 from mdm.matching.audit import (
     BAND_EDGES,
     allocate,
@@ -30,6 +32,8 @@ from mdm.stewardship import approvals
 from mdm.stewardship.merge_audit import run_precision
 from mdm.testbed.generate import generate
 from warehouse.models import MergeAuditSample, PipelineRun, StewardTask
+from web.app import create_app
+from web.auth import add_user
 
 UPPER = 0.99
 NOBODY_CHECKS = approvals.FourEyes(frozenset(), 10_000)
@@ -163,6 +167,33 @@ def audit_tasks(session: Session) -> list[StewardTask]:
     )
 
 
+PASSWORD = "a long password 1"
+
+
+def workbench_pages(url: str, run_id: str, task_ids: list[int]) -> dict[str, str]:
+    """What a steward sees: the Runs page, the run's page with a what-if, an audit task (the
+    last of them answered from its page: same person)."""
+    app = create_app(url)
+    with TestClient(app) as client:
+        login = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)  # type: ignore[union-attr]
+        client.post("/login", data={"username": "li.na", "password": PASSWORD, "csrf_token": token})
+        task = client.get(f"/tasks/{task_ids[-1]}").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', task).group(1)  # type: ignore[union-attr]
+        decided = client.post(
+            f"/tasks/{task_ids[-1]}/decide", data={"action": "confirm", "csrf_token": token}
+        )
+        assert '<strong id="status">resolved</strong>' in decided.text  # after the redirect
+        pages = {
+            "task": task,
+            "runs": client.get("/runs").text,
+            "run": client.get(f"/runs/{run_id}").text,
+            "what-if": client.get(f"/runs/{run_id}?upper=0.99&lower=0.5").text,
+        }
+    app.state.engine.dispose()
+    return pages
+
+
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_run_audits_its_merges_and_not_the_same_splits_them_on_the_next_run(
     channels_dir: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -176,6 +207,7 @@ def test_a_run_audits_its_merges_and_not_the_same_splits_them_on_the_next_run(
     with Session(engine) as session, session.begin():
         tasks = audit_tasks(session)
         assert len(tasks) == 30
+        tasks_ids = [t.task_id for t in tasks]
         drawn = session.scalars(
             sa.select(MergeAuditSample.task_key).where(MergeAuditSample.run_id == first.run_id)
         ).all()
@@ -186,7 +218,8 @@ def test_a_run_audits_its_merges_and_not_the_same_splits_them_on_the_next_run(
             assert task.details["band"] in range(len(BAND_EDGES))
         run = session.get(PipelineRun, first.run_id)
         assert run is not None
-        bands, precision = run_precision(session, run_id=first.run_id, counts=run.counts) or (
+        counts = dict(run.counts)
+        bands, precision = run_precision(session, run_id=first.run_id, counts=counts) or (
             [],
             None,
         )
@@ -195,11 +228,15 @@ def test_a_run_audits_its_merges_and_not_the_same_splits_them_on_the_next_run(
         pairs = [(t.details["left"], t.details["right"]) for t in tasks]
         keys = {t.task_key for t in tasks}
         wrong = pairs[0]
-        for task, pair in zip(tasks, pairs, strict=True):
+        add_user(session, username="li.na", password=PASSWORD, role="steward")
+        for task, pair in zip(tasks[:-1], pairs[:-1], strict=True):
             action = "not_a_match" if pair == wrong else "confirm_match"
             request = approvals.Request(task.task_id, action, "checked the documents")
             approvals.decide(session, request, by="li.na", rules=NOBODY_CHECKS)
-        bands, precision = run_precision(session, run_id=first.run_id, counts=run.counts) or (
+    monkeypatch.setenv("MDM_FOUR_EYES_TIERS", "[]")  # this customer's tier needs no checker
+    shown = workbench_pages(warehouse_url, first.run_id, tasks_ids)
+    with Session(engine) as session:
+        bands, precision = run_precision(session, run_id=first.run_id, counts=counts) or (
             [],
             None,
         )
@@ -207,6 +244,10 @@ def test_a_run_audits_its_merges_and_not_the_same_splits_them_on_the_next_run(
     assert precision.estimate is not None and precision.low is not None
     assert precision.low < precision.estimate < 1.0
     assert sum(b["verdicts"] for b in bands) == 30
+    assert f"estimated precision {precision_text(precision)}" in shown["runs"]
+    assert 'id="audit-bands"' in shown["run"] and precision_text(precision) in shown["run"]
+    assert 'id="what-if-table"' in shown["what-if"] and "possible-match tasks" in shown["what-if"]
+    assert "Same person: keep merged" in shown["task"] and "band" in shown["task"]
 
     second = run_into(channels_dir, warehouse_url, monkeypatch, tmp_path, build_docs=False)
     with Session(engine) as session:

@@ -191,3 +191,19 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     )
     output.lock.check(session.connection())  # the write took a while: still ours to commit?
     return changes
+
+
+def stored_score_histogram(
+    session: Session, *, run_id: str | None = None, latest: int = 50
+) -> tuple[PipelineRun, dict[str, Any]] | None:
+    """The run (``run_id``, else the latest successful one that kept it) and the weight
+    histogram of its scored pairs (pipeline_run.counts.score_histogram), for what-if
+    thresholds; None when no run of the ``latest`` kept one."""
+    query = sa.select(PipelineRun).where(PipelineRun.status == "success")
+    if run_id is not None:
+        query = query.where(PipelineRun.run_id == run_id)
+    for run in session.scalars(query.order_by(PipelineRun.started_at.desc()).limit(latest)):
+        histogram = (run.counts or {}).get("score_histogram")
+        if histogram:
+            return run, histogram
+    return None

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from flows.gates import customer_rows
 from flows.run_report import StoredRun, precision_text, run_body, trend_charts
+from mdm.matching.whatif import WhatIf, what_if
 from mdm.stewardship.merge_audit import run_precision
 from warehouse.models import PipelineRun
 from web.deps import Db, Viewer, render
@@ -57,9 +58,31 @@ def runs(request: Request, session: Db, user: Viewer) -> Response:
     )
 
 
+def _what_if(
+    counts: dict[str, object], upper: float | None, lower: float | None
+) -> tuple[WhatIf | None, str | None]:
+    """The what-if for the thresholds asked (the run's own when none), or why there is none."""
+    histogram = counts.get("score_histogram")
+    if not isinstance(histogram, dict):
+        return None, "this run kept no scores for a what-if (runs from this version on do)"
+    try:
+        return what_if(
+            histogram,
+            upper=upper if upper is not None else histogram["upper"],
+            lower=lower if lower is not None else histogram["lower"],
+        ), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(
-    request: Request, session: Db, user: Viewer, run_id: Annotated[str, Path(max_length=36)]
+    request: Request,
+    session: Db,
+    user: Viewer,
+    run_id: Annotated[str, Path(max_length=36)],
+    upper: Annotated[float | None, Query(gt=0, lt=1)] = None,
+    lower: Annotated[float | None, Query(gt=0, lt=1)] = None,
 ) -> Response:
     run = session.get(PipelineRun, run_id)
     if run is None:
@@ -67,4 +90,15 @@ def run_page(
     stored = _stored(run)
     audit = run_precision(session, run_id=run.run_id, counts=stored.counts)
     body = run_body(run.run_id, stored.counts, stored.timings, audit)  # escaped text, our SVG
-    return render(request, "run.html", user, run=stored, error=run.error, body=Markup(body))  # noqa: S704
+    outcome, why_not = _what_if(dict(stored.counts), upper, lower)
+    return render(
+        request,
+        "run.html",
+        user,
+        run=stored,
+        error=run.error,
+        body=Markup(body),  # noqa: S704
+        what_if=outcome,
+        what_if_error=why_not,
+        asked=upper is not None or lower is not None,
+    )

@@ -29,6 +29,7 @@ from mdm.matching.labels import (
     held_out_check,
     learnt_lower,
     review_changes,
+    supported_lower,
     with_labels,
 )
 from mdm.matching.model import TermFrequencies, explain, score, term_frequencies
@@ -119,7 +120,11 @@ def _learn_lower(
     with how the held-out labels fare under it."""
     lower = learnt_lower(labels, probability, lower=settings.lower, upper=settings.upper)
     learnt = replace(settings, lower=lower)
-    parameters["labels"]["lower"] = {"configured": settings.lower, "learnt": lower}
+    parameters["labels"]["lower"] = {
+        "configured": settings.lower,
+        "learnt": lower,
+        "supported": supported_lower(labels, probability),  # under any configured lower
+    }
     parameters["labels"]["held_out_check"] = held_out_check(
         labels, probability, upper=learnt.upper, lower=learnt.lower
     )

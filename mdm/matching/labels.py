@@ -175,11 +175,18 @@ def learnt_lower(labels: Labels, probability: np.ndarray, *, lower: float, upper
     labelled match, once MIN_LABELS pairs are decided. Below it stewards have only rejected
     pairs, and a pair below ``lower`` is not merged either way, so raising it removes tasks
     without changing any customer; the held-out labels say how many matches it would hide."""
+    supported = supported_lower(labels, probability)
+    return lower if supported is None else float(np.clip(supported, lower, upper))
+
+
+def supported_lower(labels: Labels, probability: np.ndarray) -> float | None:
+    """Just under the least probable labelled match (to 0.001), once MIN_LABELS training
+    pairs are decided; None before."""
     training = ~labels.held_out
     if training.sum() < MIN_LABELS or not labels.same_person[training].any():
-        return lower
+        return None
     least = float(probability[labels.rows[training & labels.same_person]].min())
-    return float(np.clip(np.floor(least * 1000) / 1000, lower, upper))
+    return float(np.floor(least * 1000) / 1000)
 
 
 def held_out_check(
