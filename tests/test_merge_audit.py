@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from helpers.stewardship import customer_of
+from helpers.stewardship import customer_of, set_tier
 from helpers.warehouse_io import run_into
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ from web.auth import add_user
 
 UPPER = 0.99
 NOBODY_CHECKS = approvals.FourEyes(frozenset(), 10_000)
+PLATINUM_CHECKED = approvals.FourEyes(frozenset({"platinum"}), 10_000)
 
 
 def band(population: int, verdicts: int, correct: int) -> dict[str, int]:
@@ -229,10 +230,17 @@ def test_a_run_audits_its_merges_and_not_the_same_splits_them_on_the_next_run(
         keys = {t.task_key for t in tasks}
         wrong = pairs[0]
         add_user(session, username="li.na", password=PASSWORD, role="steward")
-        for task, pair in zip(tasks[:-1], pairs[:-1], strict=True):
-            action = "not_a_match" if pair == wrong else "confirm_match"
-            request = approvals.Request(task.task_id, action, "checked the documents")
+        for task, pair in zip(tasks[1:-1], pairs[1:-1], strict=True):
+            request = approvals.Request(task.task_id, "confirm_match", "checked the documents")
             approvals.decide(session, request, by="li.na", rules=NOBODY_CHECKS)
+        # not the same person splits a customer: on a platinum one it waits for a checker
+        set_tier(session, tasks[0].customer_id or "", "platinum")
+        split = approvals.Request(tasks[0].task_id, "not_a_match", "two brothers")
+        held = approvals.decide(session, split, by="li.na", rules=PLATINUM_CHECKED)
+        assert held.pending is not None and not held.decisions
+        assert tasks[0].status == "pending"
+        approvals.approve(session, change_id=held.pending.change_id, by="wang.wei")
+        assert tasks[0].status == "resolved"
     monkeypatch.setenv("MDM_FOUR_EYES_TIERS", "[]")  # this customer's tier needs no checker
     shown = workbench_pages(warehouse_url, first.run_id, tasks_ids)
     with Session(engine) as session:

@@ -87,12 +87,29 @@ def bottlenecks(
         return found
     n = int(max(left.max(), right.max())) + 1
     component = components(n, left, right)
-    nodes_in = np.bincount(component, minlength=n)
-    walked = np.flatnonzero(nodes_in[component[left]] >= 3)
+    nodes_in = np.bincount(component, minlength=n)[component[left]]
+    found[nodes_in == 3] = _three_nodes(component[left], weight, nodes_in == 3)
+    if wanted is not None:
+        found[~wanted] = np.nan
+    walked = np.flatnonzero(nodes_in > 3)
     found[walked] = _kruskal(
         left[walked], right[walked], weight[walked], None if wanted is None else wanted[walked]
     )
     return found
+
+
+def _three_nodes(component: np.ndarray, weight: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Bottlenecks in components of three nodes, the commonest chained customers: on a path
+    each pair is its own; in a triangle a pair weaker than both others is joined at the
+    weaker of those two."""
+    rows = np.flatnonzero(mask)
+    frame = pd.DataFrame({"component": component[rows], "weight": weight[rows]})
+    group = frame.groupby("component")["weight"]
+    size = group.transform("size").to_numpy()
+    weakest, middle = group.transform("min").to_numpy(), group.transform("median").to_numpy()
+    own = frame["weight"].to_numpy()
+    # in a triangle the weakest pair is joined at the middle one's weight; the others at theirs
+    return np.where((size == 3) & (own == weakest), np.maximum(own, middle), own)
 
 
 def _kruskal(
