@@ -196,14 +196,17 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
 def stored_score_histogram(
     session: Session, *, run_id: str | None = None, latest: int = 50
 ) -> tuple[PipelineRun, dict[str, Any]] | None:
-    """The run (``run_id``, else the latest successful one that kept it) and the weight
-    histogram of its scored pairs (pipeline_run.counts.score_histogram), for what-if
-    thresholds; None when no run of the ``latest`` kept one."""
+    """The run (``run_id``, else the latest successful one that scored every pair, else the
+    latest that kept one) and the weight histogram of its scored pairs
+    (pipeline_run.counts.score_histogram), for what-if thresholds; None when no run of the
+    ``latest`` kept one. An incremental run scored only its new records' pairs."""
     query = sa.select(PipelineRun).where(PipelineRun.status == "success")
     if run_id is not None:
         query = query.where(PipelineRun.run_id == run_id)
-    for run in session.scalars(query.order_by(PipelineRun.started_at.desc()).limit(latest)):
-        histogram = (run.counts or {}).get("score_histogram")
-        if histogram:
-            return run, histogram
-    return None
+    kept = [
+        (run, (run.counts or {}).get("score_histogram"))
+        for run in session.scalars(query.order_by(PipelineRun.started_at.desc()).limit(latest))
+    ]
+    found = [(run, histogram) for run, histogram in kept if histogram]
+    whole = [(run, histogram) for run, histogram in found if histogram.get("matched_all")]
+    return (whole or found)[0] if found else None

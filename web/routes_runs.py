@@ -6,7 +6,8 @@ report file shows: counts, channel, rule and segment names only, never a custome
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -34,15 +35,18 @@ def _stored(run: PipelineRun) -> StoredRun:
     )
 
 
+def _audited_merges(counts: Mapping[str, Any]) -> int:
+    return int((counts.get("merge_audit") or {}).get("merges", 0))
+
+
 @router.get("/runs", response_class=HTMLResponse)
 def runs(request: Request, session: Db, user: Viewer) -> Response:
     latest = session.scalars(
         sa.select(PipelineRun).order_by(PipelineRun.started_at.desc()).limit(RUNS_SHOWN)
     ).all()
     stored = [_stored(run) for run in latest]
-    audited = next(
-        (r for r in stored if r.status == "success" and r.counts.get("merge_audit")), None
-    )
+    # the latest run that merged something on its own (an incremental run may have merged none)
+    audited = next((r for r in stored if r.status == "success" and _audited_merges(r.counts)), None)
     audit = (
         run_precision(session, run_id=audited.run_id, counts=audited.counts) if audited else None
     )
