@@ -116,9 +116,10 @@ class RunSummary:
     report_path: str | None = None
 
     def counts(self) -> dict[str, Any]:
-        """`pipeline_run.counts`: the summary without its run id, timings and report path."""
+        """`pipeline_run.counts`: the summary without its run id, timings, report path and
+        score histogram (a column of its own)."""
         counted = asdict(self)
-        for name in ("run_id", "timings", "report_path"):
+        for name in ("run_id", "timings", "report_path", "score_histogram"):
             del counted[name]
         return counted
 
@@ -351,6 +352,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 quarantined=quarantined,
                 counts=summary.counts(),
                 match_parameters=deduped.parameters,
+                score_histogram=deduped.score_histogram,
                 report_path=summary.report_path,
                 match_keys=deduped.match_keys,
                 refreshed_keys=deduped.refreshed_keys,

@@ -283,6 +283,9 @@ class PipelineRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     match_parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the weights of the pairs a threshold can move (mdm/matching/whatif.py), for what-if
+    # thresholds: tens of kilobytes on a large run, so read only when asked for
+    score_histogram: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     report_path: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
 

@@ -30,6 +30,7 @@ class RunOutput:
     counts: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     match_parameters: dict[str, Any] | None = None
+    score_histogram: dict[str, Any] | None = None  # mdm/matching/whatif.py, for what-if
     report_path: str | None = None
     # the run date the segment rules were applied on (customer_segment_history.changed_on)
     segments_as_of: dt.date | None = None

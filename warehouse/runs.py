@@ -186,6 +186,7 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
             counts=json_safe({**output.counts, **changes}),
             timings=json_safe(output.timings),
             match_parameters=json_safe(output.match_parameters),
+            score_histogram=json_safe(output.score_histogram),
             report_path=output.report_path,
         )
     )
@@ -198,13 +199,13 @@ def stored_score_histogram(
 ) -> tuple[PipelineRun, dict[str, Any]] | None:
     """The run (``run_id``, else the latest successful one that scored every pair, else the
     latest that kept one) and the weight histogram of its scored pairs
-    (pipeline_run.counts.score_histogram), for what-if thresholds; None when no run of the
+    (pipeline_run.score_histogram), for what-if thresholds; None when no run of the
     ``latest`` kept one. An incremental run scored only its new records' pairs."""
     query = sa.select(PipelineRun).where(PipelineRun.status == "success")
     if run_id is not None:
         query = query.where(PipelineRun.run_id == run_id)
     kept = [
-        (run, (run.counts or {}).get("score_histogram"))
+        (run, run.score_histogram)
         for run in session.scalars(query.order_by(PipelineRun.started_at.desc()).limit(latest))
     ]
     found = [(run, histogram) for run, histogram in kept if histogram]

@@ -63,11 +63,10 @@ def runs(request: Request, session: Db, user: Viewer) -> Response:
 
 
 def _what_if(
-    counts: dict[str, object], upper: float | None, lower: float | None
+    histogram: dict[str, Any] | None, upper: float | None, lower: float | None
 ) -> tuple[WhatIf | None, str | None]:
     """The what-if for the thresholds asked (the run's own when none), or why there is none."""
-    histogram = counts.get("score_histogram")
-    if not isinstance(histogram, dict):
+    if not histogram:
         return None, "this run kept no scores for a what-if (runs from this version on do)"
     try:
         return what_if(
@@ -94,7 +93,7 @@ def run_page(
     stored = _stored(run)
     audit = run_precision(session, run_id=run.run_id, counts=stored.counts)
     body = run_body(run.run_id, stored.counts, stored.timings, audit)  # escaped text, our SVG
-    outcome, why_not = _what_if(dict(stored.counts), upper, lower)
+    outcome, why_not = _what_if(run.score_histogram, upper, lower)
     return render(
         request,
         "run.html",

@@ -3,11 +3,12 @@ tasks, from the run's stored scores, without running the matcher again.
 
 A pair's score does not depend on the thresholds (EM fits m and u without them), so a run
 keeps a fine histogram of its pairs' match weights (``score_histogram``, 0.01 bit wide, in
-pipeline_run.counts) with, per bin, how many of those pairs ended in one customer. Only pairs
-a threshold can move are counted: steward-decided pairs (confirmed or not-a-match) stay as
-decided, and pairs never merged (cannot-links, households, two different ids) never become
-tasks. A histogram of a million records' pairs is a few thousand numbers; a table of every
-candidate pair would be millions of rows.
+pipeline_run.score_histogram) with, per bin, how many of those pairs ended in one customer.
+Only pairs a threshold can move are counted: steward-decided pairs (confirmed or not-a-match)
+stay as decided, and pairs never merged (cannot-links, households, two different ids) never become
+tasks. A histogram of a million records' pairs is some tens of thousands of numbers (a column
+of its own, so that the Runs page does not read it); a table of every candidate pair would be
+millions of rows.
 
 Two records are in one customer under an upper threshold U when a chain of pairs at or above
 U links them: a pair's *bottleneck* is the highest U at which that holds (the weakest link of
@@ -159,8 +160,8 @@ def score_histogram(
     decided: Iterable[tuple[str, str]] = (),
     matched_all: bool = True,
 ) -> dict[str, Any]:
-    """The run's movable pairs per weight bin, for pipeline_run.counts (counts only): the
-    non-empty ``bins`` with their ``pairs`` and ``joined`` (in one customer), the ``chained``
+    """The run's movable pairs per weight bin, for pipeline_run.score_histogram (counts only):
+    the non-empty ``bins`` with their ``pairs`` and ``joined`` (in one customer), the ``chained``
     pairs as [weight bin, bottleneck bin, pairs], the thresholds the run used (``lower`` as
     applied, the labels' one included), the labels' own threshold (``supported_lower``, None:
     too few labels), and whether the run scored every pair. Steward-confirmed pairs join

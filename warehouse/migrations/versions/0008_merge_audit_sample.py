@@ -1,4 +1,4 @@
-"""merge audit sample
+"""merge audit sample and stored scores
 
 Revision ID: 0008
 Revises: 0007
@@ -7,6 +7,8 @@ Create Date: 2026-12-04
 An audit of automatic merges (issue 15): each run draws some of the pairs it merged without a
 steward, a `merge_audit` task each, and `merge_audit_sample` says which tasks a run drew (a pair
 drawn again keeps the task an earlier run opened) and in which band of match weight.
+What-if thresholds: `pipeline_run.score_histogram` keeps the weights of the run's pairs that a
+threshold can move.
 """
 
 from collections.abc import Sequence
@@ -28,7 +30,11 @@ def upgrade() -> None:
         sa.Column("band", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("run_id", "task_key"),
     )
+    with op.batch_alter_table("pipeline_run") as table:
+        table.add_column(sa.Column("score_histogram", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("pipeline_run") as table:
+        table.drop_column("score_histogram")
     op.drop_table("merge_audit_sample")
