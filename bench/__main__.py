@@ -67,7 +67,8 @@ def main() -> None:
         if name == "dedupe":
             line += (
                 f"  (match {result['match_seconds']:.1f}s; {result['customers']:,} customers;"
-                f" {result['relationships']:,} related pairs in {result['relations_seconds']:.1f}s)"
+                f" {result['relationships']:,} related pairs in {result['relations_seconds']:.1f}s;"
+                f" what-if scores and merge audit {result['audit_seconds']:.1f}s)"
             )
         if name == "incremental":
             line += (

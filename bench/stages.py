@@ -129,9 +129,11 @@ def stage_dedupe(folder: Path) -> dict[str, Any]:
     import pandas as pd
 
     from mdm.customer_ids import assign_customer_ids
-    from mdm.matching import match_records
+    from mdm.matching import MatchSettings, match_records
+    from mdm.matching.audit import automatic_merges, sample_merges
     from mdm.matching.relations import related_customers
     from mdm.matching.survive import find_conflicts, survive
+    from mdm.matching.whatif import score_histogram
 
     valid = _valid(folder)
     started = time.perf_counter()
@@ -142,11 +144,18 @@ def stage_dedupe(folder: Path) -> dict[str, Any]:
     id_of, _ = assign_customer_ids(result.clusters, pd.Series(dtype=object), next_number=1)
     related = time.perf_counter()
     links = related_customers(result.pairs, result.clusters.map(id_of), valid)
+    audited = time.perf_counter()
+    # what the flow adds after matching: the stored scores for what-if, the merge audit
+    settings = MatchSettings()
+    score_histogram(result.pairs, upper=settings.upper, lower=settings.lower)
+    merged = automatic_merges(result.pairs, upper=settings.upper)
+    sample_merges(merged, upper=settings.upper, size=settings.audit_sample, seed=0)
     return {
         "rows": len(valid),
         "seconds": time.perf_counter() - started,
         "match_seconds": matched - started,
-        "relations_seconds": time.perf_counter() - related,
+        "relations_seconds": audited - related,
+        "audit_seconds": time.perf_counter() - audited,
         "relationships": len(links),
         "customers": result.clusters.nunique(),
     }

@@ -20,17 +20,20 @@ from prefect.cache_policies import NO_CACHE
 from flows.local_data import local_data_flow, unwalked
 from mdm.customer_ids import assign_customer_ids
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
+from mdm.matching.audit import AuditSample, automatic_merges, sample_merges
 from mdm.matching.blocking import DEFAULT_RULES
 from mdm.matching.golden import golden_records, record_scores
 from mdm.matching.keys import record_keys
 from mdm.matching.profile import match_profile
 from mdm.matching.relations import merged_into, related_customers
 from mdm.matching.survive import find_conflicts
+from mdm.matching.whatif import score_histogram
 from mdm.stewardship.run_tasks import (
     carried_fields,
     conflict_tasks,
     incomplete_tasks,
     invalid_tasks,
+    merge_audit_tasks,
     possible_match_tasks,
 )
 from warehouse.state import WarehouseState
@@ -67,6 +70,10 @@ class DedupeResult:
     # incremental: customers all of whose records were matched, so all of whose links were seen
     settled_customers: list[str] = field(default_factory=list)
     merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id
+    # the weights of the pairs a threshold can move, for what-if thresholds (counts only)
+    score_histogram: dict[str, Any] = field(default_factory=dict)
+    # automatic merges drawn for a steward's verdict, and every band's size (None: no audit)
+    audit: AuditSample | None = None
 
 
 @task(cache_policy=NO_CACHE)
@@ -280,4 +287,26 @@ def dedupe_flow(
     deduped.match_profile = match_profile(
         result.pairs, result.clusters, upper=settings.upper, lower=settings.lower
     )
+    lower = (result.parameters.get("labels") or {}).get("lower") or {}
+    deduped.score_histogram = score_histogram(
+        result.pairs,
+        upper=settings.upper,
+        lower=lower.get("learnt", settings.lower),
+        supported_lower=lower.get("supported"),
+        decided=state.must_link,
+        matched_all=matched_all,
+    )
+    if settings.audit_sample:
+        audit_merges(deduped, result, state, settings)
     return deduped
+
+
+def audit_merges(
+    deduped: DedupeResult, result: MatchResult, state: WarehouseState, settings: MatchSettings
+) -> None:
+    """Draw the run's sample of automatic merges and open a merge_audit task for each."""
+    merged = automatic_merges(result.pairs, upper=settings.upper, decided=state.must_link)
+    deduped.audit = sample_merges(
+        merged, upper=settings.upper, size=settings.audit_sample, seed=settings.audit_seed
+    )
+    deduped.tasks += merge_audit_tasks(result, deduped.audit, deduped.xref["customer_id"])

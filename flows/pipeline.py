@@ -37,12 +37,14 @@ from mdm.channels.config import ChannelsConfig, load_channels
 from mdm.errors import ConfigError, MdmError
 from mdm.masking import install_masked_logging
 from mdm.matching import MatchSettings
+from mdm.matching.audit import AuditSample
 from mdm.matching.config import MATCHING_FILE, load_matching
 from mdm.matching.labels import label_summary
 from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
 from mdm.segments.rules import segment_sizes
 from mdm.settings import ProcessSettings
+from mdm.stewardship.tasks import task_key
 from warehouse.db import create_warehouse_engine
 from warehouse.run_output import RunOutput
 from warehouse.runs import describe_failure, held_run, record_timings, write_run
@@ -106,13 +108,18 @@ class RunSummary:
     alerts_raised: int = 0
     # what steward decisions taught the matcher (mdm/matching/labels.py `label_summary`)
     labels: dict[str, Any] = field(default_factory=dict)
+    # the weights of the pairs a threshold can move (mdm/matching/whatif.py `score_histogram`)
+    score_histogram: dict[str, Any] = field(default_factory=dict)
+    # the audit of automatic merges: sample size, seed, each band's weights, size and draw
+    merge_audit: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     report_path: str | None = None
 
     def counts(self) -> dict[str, Any]:
-        """`pipeline_run.counts`: the summary without its run id, timings and report path."""
+        """`pipeline_run.counts`: the summary without its run id, timings, report path and
+        score histogram (a column of its own)."""
         counted = asdict(self)
-        for name in ("run_id", "timings", "report_path"):
+        for name in ("run_id", "timings", "report_path", "score_histogram"):
             del counted[name]
         return counted
 
@@ -246,6 +253,19 @@ def _all_records(batches: list[ChannelBatch]) -> pd.DataFrame:
     return records
 
 
+def audit_rows(audit: AuditSample | None) -> list[dict[str, Any]]:
+    """merge_audit_sample rows of the run's drawn merges: their tasks' keys and bands."""
+    if audit is None:
+        return []
+    pairs = audit.pairs
+    return [
+        {"task_key": task_key("merge_audit", left, right), "band": int(band)}
+        for left, right, band in zip(
+            pairs["left_key"], pairs["right_key"], pairs["band"], strict=True
+        )
+    ]
+
+
 def _run(settings: RunSettings) -> RunSummary:
     with dask_scheduler(settings.dask_address) as scheduler:
         return _run_on(settings, scheduler)
@@ -297,6 +317,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 ),
             )
             quarantined = _quarantined(batches, validation, enriched)
+            audit = deduped.audit
             summary = RunSummary(
                 run_id=run_id,
                 rows_read={batch.channel: batch.rows_read for batch in batches},
@@ -312,6 +333,10 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 match_profile=deduped.match_profile,
                 segment_sizes=segment_sizes(enriched.segments),
                 labels=label_summary(deduped.parameters),
+                score_histogram=deduped.score_histogram,
+                merge_audit=audit.counts(match_settings.audit_sample, match_settings.audit_seed)
+                if audit
+                else {},
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
             )
             output = RunOutput(
@@ -327,6 +352,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 quarantined=quarantined,
                 counts=summary.counts(),
                 match_parameters=deduped.parameters,
+                score_histogram=deduped.score_histogram,
                 report_path=summary.report_path,
                 match_keys=deduped.match_keys,
                 refreshed_keys=deduped.refreshed_keys,
@@ -337,6 +363,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 relationships_complete=deduped.matched_all,
                 relationships_settled=deduped.settled_customers,
                 merged_into=deduped.merged_into,
+                audit_sample=audit_rows(audit),
             )
             check_quality_gates(
                 rows_read=summary.rows_read,

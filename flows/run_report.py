@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flows.gates import customer_rows
+from mdm.matching.audit import Precision, estimate_precision
+
+# a run's audited bands with their verdicts so far, and the precision they support
+AuditVerdicts = tuple[list[dict[str, Any]], Precision]
 
 if TYPE_CHECKING:
     from flows.pipeline import RunSummary
@@ -208,7 +212,64 @@ def _weight_changes(labels: Mapping[str, Any]) -> str:
     return (
         '<h2>What steward decisions taught the matcher</h2><table id="weight-changes">'
         f"<tr><th>comparison · level</th><th>bits before</th><th>after</th></tr>\n{rows}</table>"
+        f"{_tasks_removed(labels.get('review'))}"
         f'<p id="held-out">Held-out decisions: {held}</p>\n'
+    )
+
+
+def _tasks_removed(review: Mapping[str, int] | None) -> str:
+    """How many possible-match tasks the decisions removed and added in this run."""
+    if not review:
+        return ""
+    return (
+        f'<p id="tasks-removed">Possible-match tasks the decisions removed in this run:'
+        f" {review['removed']:,} ({review['removed_merged']:,} now merged,"
+        f" {review['removed_below_lower']:,} below the learnt threshold); added:"
+        f" {review['added']:,}. Pairs for review by EM alone {review['em_review']:,},"
+        f" by the taught model {review['taught_review']:,}.</p>"
+    )
+
+
+def precision_text(precision: Precision) -> str:
+    """One line: the estimate with its interval, or why there is none."""
+    if precision.estimate is None or precision.low is None or precision.high is None:
+        return str(precision.reason)
+    return (
+        f"{precision.estimate:.1%} (95% CI {precision.low:.1%} to {precision.high:.1%}),"
+        f" from {precision.verdicts:,} verdicts ({precision.correct:,} same person)"
+    )
+
+
+def _band_weights(band: Mapping[str, Any]) -> str:
+    return (
+        f"{band['low']:.1f} and up"
+        if band["high"] is None
+        else (f"{band['low']:.1f} to {band['high']:.1f}")
+    )
+
+
+def audit_section(counts: Mapping[str, Any], verdicts: AuditVerdicts | None = None) -> str:
+    """The audit of automatic merges: precision, and per band its weights, merges, draws and
+    verdicts. ``verdicts`` as the warehouse holds them now; without them (the report a run
+    writes as it ends) no pair is answered yet."""
+    audit = counts.get("merge_audit") or {}
+    if not audit.get("bands"):
+        return ""
+    if verdicts is None:
+        bands = [{**band, "verdicts": 0, "correct": 0} for band in audit["bands"]]
+        verdicts = (bands, estimate_precision(bands))
+    bands, precision = verdicts
+    rows = "\n".join(
+        f"<tr><th>{_band_weights(b)}</th><td>{b['population']:,}</td><td>{b['sampled']:,}</td>"
+        f"<td>{b['verdicts']:,}</td><td>{b['correct']:,}</td></tr>"
+        for b in bands
+    )
+    return (
+        "<h2>Audit of automatic merges</h2>"
+        f'<p id="merge-precision">Estimated precision of automatic merges: '
+        f"{html.escape(precision_text(precision))}</p>"
+        '<table id="audit-bands"><tr><th>match weight</th><th>merges</th><th>drawn</th>'
+        f"<th>answered</th><th>same person</th></tr>\n{rows}</table>\n"
     )
 
 
@@ -236,11 +297,21 @@ def run_figures(counts: Mapping[str, Any], timings: Mapping[str, float]) -> str:
     return "\n".join(f'<figure id="{key}">{_svg(chart)}</figure>' for key, chart in charts.items())
 
 
-def run_body(run_id: str, counts: Mapping[str, Any], timings: Mapping[str, float]) -> str:
-    """The page's content (facts and charts) without its frame, for the workbench to embed."""
+def run_body(
+    run_id: str,
+    counts: Mapping[str, Any],
+    timings: Mapping[str, float],
+    audit: AuditVerdicts | None = None,
+) -> str:
+    """The page's content (facts and charts) without its frame, for the workbench to embed;
+    ``audit``: the verdicts on the run's audited merges so far (see audit_section)."""
     figures = run_figures(counts, timings)
     taught = _weight_changes(counts.get("labels") or {})
-    return f'{_table(_facts(counts, timings))}\n{taught}<div class="charts">\n{figures}\n</div>'
+    audited = audit_section(counts, audit)
+    return (
+        f"{_table(_facts(counts, timings))}\n{audited}{taught}"
+        f'<div class="charts">\n{figures}\n</div>'
+    )
 
 
 def render_run_page(run_id: str, counts: Mapping[str, Any], timings: Mapping[str, float]) -> str:

@@ -219,6 +219,15 @@ def test_runs_page_and_a_run_report_show_what_pipeline_run_holds(
     assert page.locator("figure svg").count() == 7
     legend = page.locator("#match-weights").inner_text()  # SVG text inside the figure
     assert "upper 0.99" in legend and "lower 0.8" in legend
+    expect(page.locator("#merge-precision")).to_contain_text("not enough verdicts")
+    # what other thresholds would do, from the run's stored scores
+    page.fill("#what-if-upper", "0.9999")
+    page.fill("#what-if-lower", "0.5")
+    page.click("#what-if-go")
+    table = page.locator("#what-if-table")
+    expect(table).to_contain_text("possible-match tasks")
+    merges = first_counts["merge_audit"]["merges"]
+    expect(table.locator("tr").nth(1).locator("td").first).to_have_text(f"{merges:,}")
     if os.environ.get("MDM_SCREENSHOTS"):
         page.screenshot(path=os.environ["MDM_SCREENSHOTS"] + "/run_report.png", full_page=True)
 

@@ -15,7 +15,14 @@ import sqlalchemy as sa
 from helpers.warehouse_io import read, run_into, split_by_person
 from sqlalchemy.orm import Session
 
-from mdm.matching.labels import MAX_CORRECTION, Labels, correction, find_labels, learnt_lower
+from mdm.matching.labels import (
+    MAX_CORRECTION,
+    Labels,
+    correction,
+    find_labels,
+    learnt_lower,
+    review_changes,
+)
 from mdm.stewardship.actions import confirm_match, not_a_match
 from mdm.testbed.evaluate import Evaluation, pairwise_scores, read_predicted, read_truth
 from mdm.testbed.generate import generate
@@ -114,6 +121,13 @@ def test_decisions_on_one_delivery_change_how_the_next_delivery_of_new_people_is
     assert labels["lower"]["learnt"] > labels["lower"]["configured"]
     assert sum(labels["held_out_check"].values()) > 0
     assert summary.labels["matches"] == confirmed and summary.labels["weight_changes"]
+    # the tasks the decisions removed (and added) in this run, beside the weights
+    review = summary.labels["review"]
+    print(f"possible-match review by EM alone and taught: {review}")
+    assert review["removed"] > review["added"]
+    assert review["removed"] == review["removed_merged"] + review["removed_below_lower"]
+    assert review["taught_review"] == review["em_review"] - review["removed"] + review["added"]
+    assert review == labels["review"]
     rejected_pairs = {
         (t["left"], t["right"])
         for t in possible_matches(f"sqlite:///{taught}")
@@ -173,3 +187,23 @@ def test_the_possible_match_threshold_moves_only_once_enough_pairs_are_decided()
     assert learnt_lower(labels, probability, lower=0.8, upper=0.99) == pytest.approx(
         np.floor(probability[5] * 1000) / 1000
     )
+
+
+def test_review_changes_count_the_tasks_labels_removed_and_added() -> None:
+    #                   pair:   0     1     2     3     4     5     6
+    em = np.array([0.85, 0.85, 0.95, 0.70, 0.999, 0.90, 0.85])
+    taught = np.array([0.82, 0.995, 0.95, 0.90, 0.999, 0.90, 0.85])
+    settled = np.array([False, False, False, False, False, False, True])
+    review = review_changes(
+        em, taught, settled=settled, configured_lower=0.8, lower=0.83, upper=0.99
+    )
+    # 0 falls under the learnt threshold, 1 now merges, 3 is new; 2 and 5 stay; 4 merges under
+    # both; 6 is decided (settled) and counts nowhere
+    assert review == {
+        "em_review": 4,
+        "taught_review": 3,
+        "removed": 2,
+        "removed_merged": 1,
+        "removed_below_lower": 1,
+        "added": 1,
+    }

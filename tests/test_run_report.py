@@ -51,8 +51,18 @@ def test_the_run_report_shows_what_steward_decisions_taught(tmp_path: Path) -> N
         "weight_changes": [
             {"comparison": "mobile", "level": "different", "before": -4.68, "after": -0.95}
         ],
+        "review": {
+            "em_review": 40,
+            "taught_review": 31,
+            "removed": 12,
+            "removed_merged": 5,
+            "removed_below_lower": 7,
+            "added": 3,
+        },
     }
     page = write_run_report(summary, tmp_path).read_text(encoding="utf-8")
+    assert "decisions removed in this run: 12 (5 now merged, 7 below the learnt threshold)" in page
+    assert "added: 3." in page
     fact = '<td data-fact="steward decisions learnt from">47 same person, 20 not'
     assert fact in page and "0.8 → 0.874" in page
     assert "<th>mobile · different</th><td>-4.68</td><td>-0.95</td>" in page
@@ -170,3 +180,21 @@ def test_a_run_stores_its_profile_and_the_workbench_shows_it_without_personal_da
             text = data.decode("gb18030")  # the branch export
         secrets.update(re.findall(r"(?<!\d)(?:1[3-9]\d{9}|\d{17}[\dX])(?!\d)", text))
     assert secrets and not [v for v in secrets if v in page.text or v in listing.text]
+
+
+def test_the_run_report_shows_the_audit_of_automatic_merges(tmp_path: Path) -> None:
+    summary = _summary()
+    summary.merge_audit = {
+        "sample_size": 30,
+        "seed": 0,
+        "merges": 1_130,
+        "bands": [
+            {"band": 0, "low": 6.63, "high": 10.63, "population": 130, "sampled": 10},
+            {"band": 1, "low": 10.63, "high": None, "population": 1_000, "sampled": 20},
+        ],
+    }
+    page = write_run_report(summary, tmp_path).read_text(encoding="utf-8")
+    # a run's own report is written before any verdict
+    assert "Estimated precision of automatic merges: not enough verdicts (0 of at least 10" in page
+    assert "<tr><th>6.6 to 10.6</th><td>130</td><td>10</td><td>0</td><td>0</td></tr>" in page
+    assert "<th>10.6 and up</th><td>1,000</td>" in page

@@ -163,7 +163,8 @@ class CustomerSegment(Base):
 
 
 class StewardTask(Base):
-    """Work for a data steward: possible_match, conflict, incomplete, invalid, compliance."""
+    """Work for a data steward: possible_match, conflict, incomplete, invalid, compliance,
+    merge_audit."""
 
     __tablename__ = "steward_task"
     __table_args__ = (
@@ -197,6 +198,18 @@ class StewardTask(Base):
     rule: Mapped[str | None] = mapped_column(String(64))
     assigned_to: Mapped[str | None] = mapped_column(String(100))  # a user or a team
     due_on: Mapped[dt.date | None] = mapped_column(Date)  # from the priority when opened
+
+
+class MergeAuditSample(Base):
+    """A run's sample of its automatic merges (mdm/matching/audit.py): which merge_audit task
+    holds each drawn pair, and its band. A pair drawn again by a later run keeps its task, so
+    its verdict counts for every run that drew it; the band sizes are in pipeline_run.counts."""
+
+    __tablename__ = "merge_audit_sample"
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    band: Mapped[int] = mapped_column(Integer)
 
 
 class StewardDecision(Base):
@@ -270,6 +283,9 @@ class PipelineRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     match_parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the weights of the pairs a threshold can move (mdm/matching/whatif.py), for what-if
+    # thresholds: tens of kilobytes on a large run, so read only when asked for
+    score_histogram: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     report_path: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
 

@@ -30,6 +30,7 @@ class RunOutput:
     counts: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     match_parameters: dict[str, Any] | None = None
+    score_histogram: dict[str, Any] | None = None  # mdm/matching/whatif.py, for what-if
     report_path: str | None = None
     # the run date the segment rules were applied on (customer_segment_history.changed_on)
     segments_as_of: dt.date | None = None
@@ -50,3 +51,5 @@ class RunOutput:
     # customers whose every pair the run scored (an incremental run's): their links are complete
     relationships_settled: list[str] = field(default_factory=list)
     merged_into: dict[str, str] = field(default_factory=dict)  # retired id -> surviving id
+    # merge_audit_sample rows: task_key and band of each automatic merge the run drew
+    audit_sample: list[dict[str, Any]] = field(default_factory=list)

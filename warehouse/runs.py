@@ -24,7 +24,7 @@ from warehouse.load.quarantine import write_quarantine
 from warehouse.load.records import write_source_records, write_xref
 from warehouse.load.relationships import write_relationships
 from warehouse.load.segments import write_alerts, write_segments
-from warehouse.load.tasks import open_tasks
+from warehouse.load.tasks import open_tasks, write_audit_sample
 from warehouse.lock import HeldLock, warehouse_lock
 from warehouse.models import PipelineRun, StewardTask
 from warehouse.run_output import RunOutput
@@ -170,6 +170,7 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     changes["segment_changes"] = write_segments(session, output, now)
     changes["alerts_raised"] = write_alerts(session, output, now)
     opened = open_tasks(session, output, now)
+    write_audit_sample(session, output)
     changes["tasks_opened"] = sum(opened.values())
     changes["tasks_by_type"] = dict(sorted(opened.items()))
     changes["tasks_open"] = session.scalar(
@@ -185,8 +186,28 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
             counts=json_safe({**output.counts, **changes}),
             timings=json_safe(output.timings),
             match_parameters=json_safe(output.match_parameters),
+            score_histogram=json_safe(output.score_histogram),
             report_path=output.report_path,
         )
     )
     output.lock.check(session.connection())  # the write took a while: still ours to commit?
     return changes
+
+
+def stored_score_histogram(
+    session: Session, *, run_id: str | None = None, latest: int = 50
+) -> tuple[PipelineRun, dict[str, Any]] | None:
+    """The run (``run_id``, else the latest successful one that scored every pair, else the
+    latest that kept one) and the weight histogram of its scored pairs
+    (pipeline_run.score_histogram), for what-if thresholds; None when no run of the
+    ``latest`` kept one. An incremental run scored only its new records' pairs."""
+    query = sa.select(PipelineRun).where(PipelineRun.status == "success")
+    if run_id is not None:
+        query = query.where(PipelineRun.run_id == run_id)
+    kept = [
+        (run, run.score_histogram)
+        for run in session.scalars(query.order_by(PipelineRun.started_at.desc()).limit(latest))
+    ]
+    found = [(run, histogram) for run, histogram in kept if histogram]
+    whole = [(run, histogram) for run, histogram in found if histogram.get("matched_all")]
+    return (whole or found)[0] if found else None

@@ -24,7 +24,7 @@ from mdm.stewardship.queue import (
     task_groups,
     task_ids,
 )
-from mdm.stewardship.tasks import TASK_TYPES
+from mdm.stewardship.tasks import PAIR_TASK_TYPES, TASK_TYPES
 from warehouse.models import Customer, StewardTask
 from web.deps import Db, Steward, Viewer, render
 from web.limits import SearchLimit
@@ -37,7 +37,7 @@ GROUPS_SHOWN = 12
 def summary(task: StewardTask) -> str:
     """One line about the task, without personal identifiers."""
     details: dict[str, Any] = task.details
-    if task.task_type == "possible_match":
+    if task.task_type in PAIR_TASK_TYPES:
         return f"{details['left']} ↔ {details['right']} ({details['match_probability']:.0%})"
     if task.task_type == "conflict":
         return f"{details['field']}: {len(details['values'])} different values"

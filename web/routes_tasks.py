@@ -14,6 +14,7 @@ from mdm.matching.survive import survive
 from mdm.schema import GOLDEN_FIELDS
 from mdm.stewardship import actions, approvals, queue
 from mdm.stewardship.explain import explain_parts
+from mdm.stewardship.tasks import PAIR_TASK_TYPES
 from warehouse.models import Customer, StewardTask
 from warehouse.state import records_from_json
 from warehouse.values import column_value, json_ready
@@ -26,7 +27,7 @@ Revealed = dict[tuple[str, str], Any]
 def involved_records(session: Session, task: StewardTask) -> dict[str, dict[str, Any]]:
     """The source records a steward compares for this task."""
     details = task.details
-    if task.task_type == "possible_match":
+    if task.task_type in PAIR_TASK_TYPES:
         keys = [details["left"], details["right"]]
     else:
         keys = queue.customer_records(session, customer_id=task.customer_id or "")
@@ -70,9 +71,10 @@ def task_page(
     customer = session.get(Customer, task.customer_id) if task.customer_id else None
     reasons = []
     golden: dict[str, Any] | None = None
-    if task.task_type == "possible_match":
+    if task.task_type in PAIR_TASK_TYPES:
         left, right = (records.get(task.details[side], {}) for side in ("left", "right"))
         reasons = explain_parts(task.details.get("parts", {}), left, right)
+    if task.task_type == "possible_match":
         golden = merged_preview(session, task)
     elif customer is not None:
         golden = {name: json_ready(getattr(customer, name)) for name in GOLDEN_FIELDS}
@@ -91,6 +93,7 @@ def task_page(
         decisions=queue.decisions_of_task(session, task_id=task_id),
         revealed=revealed or {},
         golden_fields=GOLDEN_FIELDS,
+        pair_types=PAIR_TASK_TYPES,
     )
 
 

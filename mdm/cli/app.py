@@ -1,4 +1,4 @@
-"""The `mdm` command line: generate, run, demo, evaluate.
+"""The `mdm` command line: generate, run, demo, evaluate, what-if.
 
 User errors print one line naming the problem and exit 2; they never show a traceback.
 """
@@ -36,6 +36,7 @@ from mdm.cli.common import (
     use_warehouse,
     warehouse_session,
 )
+from mdm.cli.whatif import what_if_command
 
 app = typer.Typer(
     add_completion=False,
@@ -200,6 +201,7 @@ def demo(
     )
 
 
+app.command("what-if")(what_if_command)
 app.add_typer(cli_review.app, name="review")
 app.add_typer(cli_segments.app, name="segments")
 app.add_typer(cli_segments.export_app, name="export")

@@ -4,7 +4,8 @@ Every key is optional and the file itself too: without it the matcher runs on it
 Only what the engine honours is accepted: the two thresholds, default blocking rules switched
 off and rules added from the fields the matcher keys (blocking.FIELD_KEYS), comparisons
 switched off and their similarity cutoffs moved (compare.CUTOFFS), which values' frequencies
-adjust the exact levels, and the household rule. Every mistake is one ConfigError line naming
+adjust the exact levels, the household rule, and the audit of automatic merges (its sample
+size and seed). Every mistake is one ConfigError line naming
 the file, the key and the problem.
 """
 
@@ -110,6 +111,11 @@ class Comparison(_Section):
     cutoffs: dict[str, Share] = Field(default_factory=dict)
 
 
+class Audit(_Section):
+    sample_size: Annotated[int, Field(strict=True, ge=0, le=10_000)] = _DEFAULTS.audit_sample
+    seed: Annotated[int, Field(strict=True, ge=0)] = _DEFAULTS.audit_seed
+
+
 class MatchingConfig(_Section):
     """The whole matching.yaml."""
 
@@ -118,6 +124,7 @@ class MatchingConfig(_Section):
     comparisons: dict[str, Comparison] = Field(default_factory=dict)
     term_frequency: list[str] = Field(default_factory=lambda: list(TERM_FREQUENCY_FIELDS))
     household: StrictBool = True  # one family name with two given names is never merged
+    audit: Audit = Field(default_factory=Audit)  # automatic merges sampled for a steward
 
     @field_validator("comparisons")
     @classmethod
@@ -159,6 +166,8 @@ class MatchingConfig(_Section):
             if set(self.term_frequency) == set(TERM_FREQUENCY_FIELDS)
             else frozenset(tf_fields),
             "households": self.household,
+            "audit_sample": self.audit.sample_size,
+            "audit_seed": self.audit.seed,
             "fingerprint": self.fingerprint(),
         }
         return MatchSettings(**{**values, **overrides})

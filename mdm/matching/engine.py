@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mdm.matching.arrays import pair_codes
+from mdm.matching.audit import DEFAULT_SAMPLE
 from mdm.matching.blocking import (
     DEFAULT_RULES,
     Blocking,
@@ -21,8 +22,17 @@ from mdm.matching.cluster import cluster
 from mdm.matching.compare import COMPARISONS, NULL, comparable, compare, level
 from mdm.matching.features import Features, prepare
 from mdm.matching.keys import record_keys
-from mdm.matching.labels import Labels, find_labels, held_out_check, learnt_lower, with_labels
-from mdm.matching.model import explain, score, term_frequencies
+from mdm.matching.labels import (
+    Labels,
+    em_only,
+    find_labels,
+    held_out_check,
+    learnt_lower,
+    review_changes,
+    supported_lower,
+    with_labels,
+)
+from mdm.matching.model import TermFrequencies, explain, score, term_frequencies
 from mdm.matching.neighbourhood import find_neighbourhood
 from mdm.matching.train import TrainingSettings, fit
 
@@ -55,6 +65,9 @@ class MatchSettings:
     cutoffs: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # compare.CUTOFFS
     term_frequency: frozenset[str] | None = None  # Features fields TF-adjusted; None = all
     households: bool = True  # one family name, two given names: never merged
+    # automatic merges a run samples for a steward to verify (mdm/matching/audit.py); 0: none
+    audit_sample: int = DEFAULT_SAMPLE
+    audit_seed: int = 0  # keys the hash that draws them: the same pairs on every run
     # identifies the settings above that shape the model (not the thresholds): a saved model
     # fitted under other ones is not reused
     fingerprint: str = ""
@@ -62,6 +75,8 @@ class MatchSettings:
     def __post_init__(self) -> None:
         if not 0.0 < self.lower <= self.upper <= 1.0:
             raise ValueError(f"need 0 < lower <= upper <= 1, got {self.lower}, {self.upper}")
+        if self.audit_sample < 0:
+            raise ValueError(f"the audit's sample size must be 0 or more, got {self.audit_sample}")
 
 
 @dataclass
@@ -105,11 +120,54 @@ def _learn_lower(
     with how the held-out labels fare under it."""
     lower = learnt_lower(labels, probability, lower=settings.lower, upper=settings.upper)
     learnt = replace(settings, lower=lower)
-    parameters["labels"]["lower"] = {"configured": settings.lower, "learnt": lower}
+    parameters["labels"]["lower"] = {
+        "configured": settings.lower,
+        "learnt": lower,
+        "supported": supported_lower(labels, probability),  # under any configured lower
+    }
     parameters["labels"]["held_out_check"] = held_out_check(
         labels, probability, upper=learnt.upper, lower=learnt.lower
     )
     return learnt
+
+
+def _note_review_changes(
+    parameters: dict[str, Any],
+    levels: pd.DataFrame,
+    tf: TermFrequencies,
+    probability: np.ndarray,
+    labels: Labels,
+    settled: np.ndarray,
+    configured: MatchSettings,
+    learnt: MatchSettings,
+) -> None:
+    """parameters["labels"]["review"]: the possible-match tasks the labels removed and added
+    (labels.review_changes), when a steward decided any pair."""
+    if not len(labels.rows):
+        return
+    em_probability = score(levels, tf, em_only(parameters))["match_probability"].to_numpy()
+    settled = settled.copy()
+    settled[labels.rows] = True
+    parameters["labels"]["review"] = review_changes(
+        em_probability,
+        probability,
+        settled=settled,
+        configured_lower=configured.lower,
+        lower=learnt.lower,
+        upper=learnt.upper,
+    )
+
+
+def _never_merged(
+    features: Features,
+    left: np.ndarray,
+    right: np.ndarray,
+    levels: pd.DataFrame,
+    cannot: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Pairs no threshold merges: cannot-links (households included) and two different ids."""
+    vetoed = np.isin(pair_codes(left, right, features.size), pair_codes(*cannot, features.size))
+    return vetoed | (levels["id"].to_numpy() == level("id", "conflict"))
 
 
 def _cluster(
@@ -252,8 +310,10 @@ def match_records(
         labels = find_labels(features.keys, left, right, must, cannot)
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
-    settings = _learn_lower(labels, probability, settings, parameters)
+    configured, settings = settings, _learn_lower(labels, probability, settings, parameters)
     cannot = _with_households(cannot, levels, left, right, settings)
+    settled = _never_merged(features, left, right, levels, cannot)
+    _note_review_changes(parameters, levels, tf, probability, labels, settled, configured, settings)
 
     position = _cluster(features, left, right, probability, settings, must, cannot)
     keys = features.keys
@@ -411,7 +471,7 @@ def match_delta(
     parameters = with_labels(parameters, levels, tf, labels)
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()
-    settings = _learn_lower(labels, probability, settings, parameters)
+    configured, settings = settings, _learn_lower(labels, probability, settings, parameters)
 
     # Customers a pair could join the delta to, and those a changed record leaves behind.
     close = probability >= settings.lower
@@ -423,6 +483,8 @@ def match_delta(
     star = (hub.to_numpy(dtype=np.int64), members.to_numpy(dtype=np.int64))
     star_and_must = (np.r_[must[0], star[0]], np.r_[must[1], star[1]])
     cannot = _with_households(cannot, levels, left, right, settings)
+    settled = _never_merged(features, left, right, levels, cannot)
+    _note_review_changes(parameters, levels, tf, probability, labels, settled, configured, settings)
     position = _cluster(features, left, right, probability, settings, star_and_must, cannot)
     keys_of = features.keys
     return MatchResult(

@@ -175,11 +175,18 @@ def learnt_lower(labels: Labels, probability: np.ndarray, *, lower: float, upper
     labelled match, once MIN_LABELS pairs are decided. Below it stewards have only rejected
     pairs, and a pair below ``lower`` is not merged either way, so raising it removes tasks
     without changing any customer; the held-out labels say how many matches it would hide."""
+    supported = supported_lower(labels, probability)
+    return lower if supported is None else float(np.clip(supported, lower, upper))
+
+
+def supported_lower(labels: Labels, probability: np.ndarray) -> float | None:
+    """Just under the least probable labelled match (to 0.001), once MIN_LABELS training
+    pairs are decided; None before."""
     training = ~labels.held_out
     if training.sum() < MIN_LABELS or not labels.same_person[training].any():
-        return lower
+        return None
     least = float(probability[labels.rows[training & labels.same_person]].min())
-    return float(np.clip(np.floor(least * 1000) / 1000, lower, upper))
+    return float(np.floor(least * 1000) / 1000)
 
 
 def held_out_check(
@@ -200,9 +207,49 @@ def held_out_check(
     }
 
 
+def em_only(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters with EM's own m, as if no steward had decided anything."""
+    em_m = parameters.get("labels", {}).get("em_m")
+    if not em_m:
+        return parameters
+    comparisons = parameters["comparisons"]
+    return {
+        **parameters,
+        "comparisons": {name: {**comparisons[name], "m": em_m[name]} for name in COMPARISONS},
+    }
+
+
+def review_changes(
+    em_probability: np.ndarray,
+    probability: np.ndarray,
+    *,
+    settled: np.ndarray,
+    configured_lower: float,
+    lower: float,
+    upper: float,
+) -> dict[str, int]:
+    """Possible-match tasks the labels removed and added: pairs EM's model alone would send to
+    review (between the configured ``lower`` and ``upper``) and the taught model does not (now
+    merged, or under the threshold the labels support), and the reverse. ``settled``: pairs
+    no model moves (decided by a steward, or never merged: a cannot-link or two different
+    ids), left out. Counted by score, before clustering joins a pair through others."""
+    em = (em_probability >= configured_lower) & (em_probability < upper) & ~settled
+    taught = (probability >= lower) & (probability < upper) & ~settled
+    removed = em & ~taught
+    return {
+        "em_review": int(em.sum()),
+        "taught_review": int(taught.sum()),
+        "removed": int(removed.sum()),
+        "removed_merged": int((removed & (probability >= upper)).sum()),
+        "removed_below_lower": int((removed & (probability < lower)).sum()),
+        "added": int((taught & ~em).sum()),
+    }
+
+
 def label_summary(parameters: dict[str, Any], *, changes: int = 8) -> dict[str, Any]:
     """What the labels did, for a run's summary and report: counts, the threshold, the
-    held-out check and the level weights that moved most (bits, before and after)."""
+    held-out check, the possible-match tasks they removed and added (``review``) and the level
+    weights that moved most (bits, before and after)."""
     labels = parameters.get("labels")
     if not labels or not labels.get("matches", 0) + labels.get("non_matches", 0):
         return {}
@@ -223,7 +270,15 @@ def label_summary(parameters: dict[str, Any], *, changes: int = 8) -> dict[str, 
         if abs(after - before) >= 0.01
     ]
     moved.sort(key=lambda change: -abs(change["after"] - change["before"]))
-    keys = ("matches", "non_matches", "training_matches", "held_out", "lower", "held_out_check")
+    keys = (
+        "matches",
+        "non_matches",
+        "training_matches",
+        "held_out",
+        "lower",
+        "held_out_check",
+        "review",
+    )
     return {
         **{key: labels[key] for key in keys if key in labels},
         "weight_changes": moved[:changes],

@@ -29,7 +29,7 @@ from mdm.stewardship.queue import (
     get_task,
     source_records,
 )
-from mdm.stewardship.tasks import TASK_TYPES
+from mdm.stewardship.tasks import PAIR_TASK_TYPES, TASK_TYPES
 from warehouse.load.customers import close_versions
 from warehouse.lock import WarehouseBusy, warehouse_lock
 from warehouse.models import (
@@ -98,7 +98,7 @@ def record_decision(
 def _pair_decision(
     session: Session, action: str, *, task_id: int, by: str, reason: str | None
 ) -> StewardDecision:
-    task = open_task(session, task_id, types=("possible_match",))
+    task = open_task(session, task_id, types=PAIR_TASK_TYPES)
     details = task.details
     return record_decision(
         session,
@@ -118,14 +118,16 @@ def _pair_decision(
 def confirm_match(
     session: Session, *, task_id: int, by: str, reason: str | None = None
 ) -> StewardDecision:
-    """The two records are one person: the next run merges them, and keeps them merged."""
+    """The two records are one person: the next run merges them (an audited merge stays), and
+    keeps them merged."""
     return _pair_decision(session, "confirm_match", task_id=task_id, by=by, reason=reason)
 
 
 def not_a_match(
     session: Session, *, task_id: int, by: str, reason: str | None = None
 ) -> StewardDecision:
-    """The two records are different people: never merged, never proposed again."""
+    """The two records are different people: never merged (an audited merge is split by the
+    next run), never proposed again."""
     return _pair_decision(session, "not_a_match", task_id=task_id, by=by, reason=reason)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from mdm.settings import ProcessSettings
 from mdm.stewardship import actions
 from mdm.stewardship.queue import ReviewError, get_customer, get_task
+from mdm.stewardship.tasks import PAIR_TASK_TYPES
 from warehouse.models import CustomerSegment, PendingChange, StewardDecision
 
 # a steward's decision as the CLI and the workbench name it, to the action it runs
@@ -112,7 +113,7 @@ def _check(session: Session, request: Request) -> None:
     if request.action not in ACTIONS:
         raise ReviewError(f"unknown action '{request.action}'")
     task = actions.open_task(session, request.task_id)
-    if request.action in ("confirm_match", "not_a_match") and task.task_type != "possible_match":
+    if request.action in ("confirm_match", "not_a_match") and task.task_type not in PAIR_TASK_TYPES:
         raise ReviewError(f"task {request.task_id} is a {task.task_type} task, not a pair")
     if request.action in ("split_customer", "choose_value", "correct_value"):
         if not task.customer_id:
@@ -128,8 +129,12 @@ def _check(session: Session, request: Request) -> None:
 
 
 def why_approval(session: Session, rules: FourEyes, request: Request) -> str | None:
-    """Why this one decision needs a checker, or None."""
-    if request.action not in RISKY or not rules.tiers:
+    """Why this one decision needs a checker, or None. Not the same person on an audited merge
+    splits a customer, as risky as a split."""
+    risky = request.action in RISKY
+    if request.action == "not_a_match":
+        risky = get_task(session, task_id=request.task_id).task_type == "merge_audit"
+    if not risky or not rules.tiers:
         return None
     customers = _customers(session, request)
     if not customers:

@@ -12,6 +12,7 @@ import pandas as pd
 from expectations.suites import golden_customer_suite
 from expectations.verdicts import judge, prepare_checks
 from mdm.matching import MatchResult
+from mdm.matching.audit import AuditSample
 from mdm.schema import split_record_key
 from mdm.stewardship.tasks import new_task
 
@@ -37,6 +38,38 @@ def possible_match_tasks(result: MatchResult, customer_of: pd.Series) -> list[di
                     "right_customer_id": customer_of[right],
                     "match_probability": round(float(row.match_probability), 4),
                     "match_weight": round(float(row.match_weight), 3),
+                    "parts": why,
+                },
+            )
+        )
+    return tasks
+
+
+def merge_audit_tasks(
+    result: MatchResult, sample: AuditSample, customer_of: pd.Series
+) -> list[dict[str, Any]]:
+    """A task per sampled automatic merge: a steward says whether the two records really are
+    one person (mdm/matching/audit.py). Not-the-same becomes a cannot-link, so the next run
+    splits them."""
+    parts = result.parts(result.pairs.loc[sample.pairs.index])
+    tasks = []
+    for row, why in zip(sample.pairs.itertuples(index=False), parts, strict=True):
+        left, right = row.left_key, row.right_key
+        tasks.append(
+            new_task(
+                "merge_audit",
+                key=(left, right),
+                priority=3,
+                customer_id=customer_of[left],
+                source_system=split_record_key(left)[0],
+                details={
+                    "left": left,
+                    "right": right,
+                    "left_customer_id": customer_of[left],
+                    "right_customer_id": customer_of[right],
+                    "match_probability": round(float(row.match_probability), 6),
+                    "match_weight": round(float(row.match_weight), 3),
+                    "band": int(row.band),
                     "parts": why,
                 },
             )

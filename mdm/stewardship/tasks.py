@@ -10,7 +10,10 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-TASK_TYPES = ("possible_match", "conflict", "incomplete", "invalid", "compliance")
+TASK_TYPES = ("possible_match", "conflict", "incomplete", "invalid", "compliance", "merge_audit")
+# tasks about two records that a steward answers "same person" or "not the same": a possible
+# match (kept apart until confirmed) and an audited automatic merge (merged until rejected)
+PAIR_TASK_TYPES = ("possible_match", "merge_audit")
 # days to decide a task by its priority (1 highest); a compliance deadline or a diamond
 # customer's conflict is priority 1
 DUE_DAYS = {1: 3, 2: 7, 3: 14}

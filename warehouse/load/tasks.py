@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from warehouse.load.bulk import insert_rows
 from warehouse.load.chunks import chunks
-from warehouse.models import StewardTask
+from warehouse.models import MergeAuditSample, StewardTask
 from warehouse.run_output import RunOutput
 from warehouse.values import json_safe
 
@@ -38,3 +38,13 @@ def open_tasks(session: Session, output: RunOutput, now: dt.datetime) -> Counter
             }
     insert_rows(session, StewardTask, list(fresh.values()))
     return Counter(task["task_type"] for task in fresh.values())
+
+
+def write_audit_sample(session: Session, output: RunOutput) -> None:
+    """The run's drawn automatic merges, each naming its task (opened now or by a run before)."""
+    rows = {row["task_key"]: row for row in output.audit_sample}
+    insert_rows(
+        session,
+        MergeAuditSample,
+        [{"run_id": output.run_id, **row} for row in rows.values()],
+    )
