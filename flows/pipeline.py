@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from flows.artifacts import publish_run_outputs, quarantine_reasons
 from flows.dask import dask_scheduler, on_dask
-from flows.dedupe import dedupe_flow
+from flows.dedupe import dedupe_flow, incremental
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
 from flows.gates import check_quality_gates
 from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_deliveries
@@ -44,6 +44,7 @@ from mdm.segments.config import find_segment_rules
 from mdm.segments.rules import segment_sizes
 from mdm.settings import ProcessSettings
 from warehouse.db import create_warehouse_engine
+from warehouse.delta_state import read_partial_state
 from warehouse.run_output import RunOutput
 from warehouse.runs import describe_failure, held_run, record_timings, write_run
 from warehouse.state import WarehouseState, delivered_files, read_current_segments, read_state
@@ -201,11 +202,42 @@ def _say_waiting(wait_seconds: float, holder: str) -> None:
     print(f"mdm: waiting up to {wait_seconds:g} s for {holder} to finish", file=sys.stderr)
 
 
-def _read_before(engine: Engine, batches: list[ChannelBatch]) -> _Before:
+def _read_state(
+    session: Session,
+    run_records: pd.DataFrame,
+    settings: MatchSettings,
+    feeds: list[TransactionFeed],
+) -> WarehouseState:
+    """Only the delta's neighbourhood when the run will be incremental (warehouse/delta_state.py),
+    else everything. A run that brings transactions reads everything: its feed may name any
+    customer, whose transaction fields and segments it then changes."""
+    if not any(len(feed.mapped) for feed in feeds):
+        partial = read_partial_state(
+            session,
+            run_records,
+            max_block_size=settings.max_block_size,
+            incremental_share=settings.incremental_share,
+        )
+        read = partial.partial if partial is not None else None
+        if partial is not None and read is not None and incremental(read.delta, partial, settings):
+            return partial
+    return read_state(session)
+
+
+def _read_before(
+    engine: Engine,
+    batches: list[ChannelBatch],
+    run_records: pd.DataFrame,
+    settings: MatchSettings,
+    feeds: list[TransactionFeed],
+) -> _Before:
     with Session(engine) as session:
-        state = read_state(session)
+        state = _read_state(session, run_records, settings, feeds)
         repeated = repeated_deliveries(batches, delivered_files(session))
-        segments = read_current_segments(session)
+        if state.partial is not None:
+            segments = state.partial.segments
+        else:
+            segments = read_current_segments(session)
     tiers = segments.loc[segments["segment_type"] == "value_tier"].set_index("customer_id")
     previous = pd.DataFrame({"aum_cny": state.customers.get("aum_cny", pd.Series(dtype=float))})
     previous = previous.join(tiers["segment_value"].rename("value_tier"), how="outer")
@@ -246,6 +278,19 @@ def _all_records(batches: list[ChannelBatch]) -> pd.DataFrame:
     return records
 
 
+def _segment_sizes(enriched: EnrichResult, state: WarehouseState) -> dict[str, dict[str, int]]:
+    """Customers per segment value after the run: of the run's customers, plus, when it read the
+    warehouse partially, the stored segments of every customer it did not read."""
+    sizes = segment_sizes(enriched.segments)
+    if state.partial is None:
+        return sizes
+    merged = {kind: dict(values) for kind, values in state.partial.segment_sizes_elsewhere.items()}
+    for kind, values in sizes.items():
+        for value, count in values.items():
+            merged.setdefault(kind, {})[value] = merged.get(kind, {}).get(value, 0) + count
+    return {kind: dict(sorted(values.items())) for kind, values in sorted(merged.items())}
+
+
 def _run(settings: RunSettings) -> RunSummary:
     with dask_scheduler(settings.dask_address) as scheduler:
         return _run_on(settings, scheduler)
@@ -278,7 +323,10 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 "validate",
                 lambda: on_dask(validate_flow, scheduler)(_all_records(batches), docs_dir),
             )
-            before = _read_before(engine, batches)
+            before = watch.run(
+                "read",
+                lambda: _read_before(engine, batches, validation.valid, match_settings, feeds),
+            )
             deduped = watch.run(
                 "dedupe",
                 lambda: dedupe_flow(
@@ -306,11 +354,11 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 repeated_files=before.repeated_files,
                 transactions_read={f.channel: len(f.mapped) + len(f.rejects) for f in feeds},
                 transactions_linked=enriched.transactions_linked,
-                customers_total=len(deduped.customers),
+                customers_total=deduped.customers_total,
                 merges=deduped.merges,
                 blocking_counts=deduped.blocking_counts,
                 match_profile=deduped.match_profile,
-                segment_sizes=segment_sizes(enriched.segments),
+                segment_sizes=_segment_sizes(enriched, before.state),
                 labels=label_summary(deduped.parameters),
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
             )
@@ -330,6 +378,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 report_path=summary.report_path,
                 match_keys=deduped.match_keys,
                 refreshed_keys=deduped.refreshed_keys,
+                all_match_keys=deduped.all_match_keys,
                 first_customer_number=before.state.next_customer_number,
                 timings=dict(watch.timings),
                 lock=held,

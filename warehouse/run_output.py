@@ -38,6 +38,10 @@ class RunOutput:
     match_keys: pd.DataFrame | None = None
     # keys recomputed for stored records whose stored keys were missing or stale: updated in place
     refreshed_keys: pd.DataFrame | None = None
+    # KEY_COLUMNS of every record the warehouse holds after the run, from a run that read them
+    # all: record_match_key and term_frequency are rewritten from them (else updated by the
+    # changed records' keys)
+    all_match_keys: pd.DataFrame | None = None
     # the number the run's new customers were numbered from (WarehouseState); the load checks
     # that it is still the next one, so no customer added meanwhile is overwritten
     first_customer_number: int | None = None

@@ -20,6 +20,7 @@ from mdm.masking import mask_text
 from warehouse.db import migrate
 from warehouse.load.bulk import sqlite_bulk_pragmas
 from warehouse.load.customers import write_customers
+from warehouse.load.match_keys import write_match_keys
 from warehouse.load.quarantine import write_quarantine
 from warehouse.load.records import write_source_records, write_xref
 from warehouse.load.relationships import write_relationships
@@ -164,6 +165,7 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
         sqlite_bulk_pragmas(session)
     _check_customer_numbering(session, output.first_customer_number)
     write_source_records(session, output, now)
+    write_match_keys(session, output)
     changes: dict[str, Any] = dict(write_customers(session, output, now))
     write_xref(session, output, now)
     changes["relationships_found"] = write_relationships(session, output, now)
