@@ -379,6 +379,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 match_keys=deduped.match_keys,
                 refreshed_keys=deduped.refreshed_keys,
                 all_match_keys=deduped.all_match_keys,
+                calendar_rules=rules if before.state.partial is not None else None,
                 first_customer_number=before.state.next_customer_number,
                 timings=dict(watch.timings),
                 lock=held,

@@ -428,3 +428,14 @@ class RecordMatchKey(Base):
     """`record_match_key` as a mapped class, for the load's and the reads' queries."""
 
     __table__ = record_match_key
+
+
+class SegmentCalendar(Base):
+    """The date the stored segments are as of (`name` 'segments'): the run date of the last
+    full run, or the later date a calendar refresh brought them to (mdm/segments/calendar.py).
+    An incremental run brings every other customer's age-driven segments to its own date."""
+
+    __tablename__ = "segment_calendar"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)

@@ -9,6 +9,8 @@ each stored record's match keys (mdm/matching/keys.py) as int64 columns with a p
 blocking key, and `term_frequency` how many records hold each name, pinyin, birth date and city
 (by hash). Both start empty: the first run after this revision reads the whole warehouse as
 before and its load fills them (warehouse/load/match_keys.py); later runs keep them up to date.
+`segment_calendar` holds the date the stored segments are as of (set by every run's load, moved
+by `mdm segments refresh`).
 """
 
 from collections.abc import Sequence
@@ -66,8 +68,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("field", "value_hash"),
     )
 
+    op.create_table(
+        "segment_calendar",
+        sa.Column("name", sa.String(length=16), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("segment_calendar")
     op.drop_table("term_frequency")
     for name in BLOCKING_KEYS:
         op.drop_index(f"ix_record_match_key_{name}", table_name="record_match_key")
