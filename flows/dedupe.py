@@ -151,7 +151,10 @@ def merge_task(
     carried_xref, carried_customers = carried_over(state, xref.index, golden.index)
     if len(carried_xref):
         xref = pd.concat([xref, carried_xref])
-        golden = pd.concat([golden, carried_customers[golden.columns]])
+        # on a partial read, only the customers the run re-survived are enriched and written:
+        # the neighbours' other customers keep their records, golden fields and segments
+        if state.partial is None:
+            golden = pd.concat([golden, carried_customers[golden.columns]])
     tasks = (
         possible
         + conflict_tasks(find_conflicts(matched, result.clusters), id_of)

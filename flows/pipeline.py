@@ -278,19 +278,6 @@ def _all_records(batches: list[ChannelBatch]) -> pd.DataFrame:
     return records
 
 
-def _segment_sizes(enriched: EnrichResult, state: WarehouseState) -> dict[str, dict[str, int]]:
-    """Customers per segment value after the run: of the run's customers, plus, when it read the
-    warehouse partially, the stored segments of every customer it did not read."""
-    sizes = segment_sizes(enriched.segments)
-    if state.partial is None:
-        return sizes
-    merged = {kind: dict(values) for kind, values in state.partial.segment_sizes_elsewhere.items()}
-    for kind, values in sizes.items():
-        for value, count in values.items():
-            merged.setdefault(kind, {})[value] = merged.get(kind, {}).get(value, 0) + count
-    return {kind: dict(sorted(values.items())) for kind, values in sorted(merged.items())}
-
-
 def _run(settings: RunSettings) -> RunSummary:
     with dask_scheduler(settings.dask_address) as scheduler:
         return _run_on(settings, scheduler)
@@ -358,7 +345,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 merges=deduped.merges,
                 blocking_counts=deduped.blocking_counts,
                 match_profile=deduped.match_profile,
-                segment_sizes=_segment_sizes(enriched, before.state),
+                segment_sizes=segment_sizes(enriched.segments),  # a partial run's: the load's
                 labels=label_summary(deduped.parameters),
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
             )

@@ -22,7 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from mdm.matching.keys import LOOSE_KEYS, RULE_KEYS, VALUE_FIELDS, record_keys
+from mdm.matching.keys import KEY_COLUMNS, LOOSE_KEYS, RULE_KEYS, VALUE_FIELDS, record_keys
 from mdm.matching.neighbourhood import Population
 from mdm.schema import record_key_index
 from warehouse.load.chunks import chunks, record_key_chunks
@@ -36,7 +36,6 @@ from warehouse.models import (
     TermFrequency,
     record_match_key,
 )
-from warehouse.segment_reads import segment_counts
 from warehouse.state import (
     PartialRead,
     WarehouseState,
@@ -116,7 +115,6 @@ def read_partial_state(
         population=population,
         brought_owners=brought["customer_id"],
         run_keys=run_keys,
-        segment_sizes_elsewhere=_sizes_elsewhere(session, segments, customers),
         delta=delta,
         segments=segments,
     )
@@ -261,22 +259,34 @@ def _members(session: Session, customer_ids: Sequence[str]) -> pd.DataFrame:
 
 
 def _records(session: Session, keys: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The stored records of `keys` (as read_state gives them) and their stored keys."""
+    """The stored records of `keys` (as read_state gives them) and their stored keys, read
+    together: one lookup of each record's primary key in both tables."""
     documents: list[dict[str, Any]] = []
+    matrix: list[tuple[int, ...]] = []
+    columns = [record_match_key.c[name] for name in KEY_COLUMNS]
     for system, _, record_ids in record_key_chunks(keys):
-        documents.extend(
-            orjson.loads(text)
-            for (text,) in session.execute(
-                sa.select(sa.cast(SourceRecord.record, sa.Text)).where(
-                    SourceRecord.source_system == system,
-                    SourceRecord.source_record_id.in_(record_ids),
-                )
-            ).all()
-        )
+        rows = session.execute(
+            sa.select(sa.cast(SourceRecord.record, sa.Text), *columns)
+            .join(
+                record_match_key,
+                (record_match_key.c.source_system == SourceRecord.source_system)
+                & (record_match_key.c.source_record_id == SourceRecord.source_record_id),
+            )
+            .where(
+                SourceRecord.source_system == system,
+                SourceRecord.source_record_id.in_(record_ids),
+            )
+        ).all()
+        documents.extend(orjson.loads(row[0]) for row in rows)
+        matrix.extend(tuple(row[1:]) for row in rows)
     records = records_from_json(documents)
-    records = records.loc[keys.intersection(records.index, sort=False)]
-    keys_read = stored_keys(session, records.index).reindex(records.index)
-    return records, keys_read.astype(np.int64)
+    stored = pd.DataFrame(
+        np.array(matrix, dtype=np.int64).reshape(len(matrix), len(KEY_COLUMNS)),
+        index=records.index,
+        columns=list(KEY_COLUMNS),
+    )
+    order = keys.intersection(records.index, sort=False)
+    return records.loc[order], stored.loc[order]
 
 
 def _segments(session: Session, customer_ids: Sequence[str]) -> pd.DataFrame:
@@ -295,26 +305,6 @@ def _segments(session: Session, customer_ids: Sequence[str]) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["customer_id", "segment_type", "segment_value"])
     return pd.concat(parts, ignore_index=True)
-
-
-def _sizes_elsewhere(
-    session: Session, segments: pd.DataFrame, customers: pd.DataFrame
-) -> dict[str, dict[str, int]]:
-    """Active customers per segment value in the warehouse, less the read customers'."""
-    sizes: dict[str, dict[str, int]] = {}
-    for segment_type, value, count in segment_counts(session).itertuples(index=False):
-        sizes.setdefault(str(segment_type), {})[str(value)] = int(count)
-    active = customers.index[customers["is_active"].astype(bool).to_numpy()]
-    read = segments.loc[segments["customer_id"].isin(active)]
-    for (segment_type, value), count in (
-        read.groupby(["segment_type", "segment_value"]).size().items()
-    ):
-        left = sizes[str(segment_type)][str(value)] - int(count)
-        if left:
-            sizes[str(segment_type)][str(value)] = left
-        else:
-            del sizes[str(segment_type)][str(value)]
-    return {kind: values for kind, values in sizes.items() if values}
 
 
 def _population(

@@ -29,7 +29,7 @@ from warehouse.load.tasks import open_tasks
 from warehouse.lock import HeldLock, warehouse_lock
 from warehouse.models import PipelineRun, StewardTask
 from warehouse.run_output import RunOutput
-from warehouse.segment_refresh import bring_to_run_date
+from warehouse.segment_refresh import bring_to_run_date, stored_segment_sizes
 from warehouse.state import next_customer_number
 from warehouse.values import json_safe
 
@@ -172,6 +172,8 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     changes["relationships_found"] = write_relationships(session, output, now)
     calendar = bring_to_run_date(session, output)  # the other customers' age-driven segments
     changes["segment_changes"] = write_segments(session, output, now) + calendar
+    if output.calendar_rules is not None:  # a partial run segmented its own customers only
+        changes["segment_sizes"] = stored_segment_sizes(session)
     changes["alerts_raised"] = write_alerts(session, output, now)
     opened = open_tasks(session, output, now)
     changes["tasks_opened"] = sum(opened.values())

@@ -22,6 +22,7 @@ from warehouse.load.chunks import chunks
 from warehouse.load.segments import write_segments
 from warehouse.models import Customer, CustomerSegment, SegmentCalendar
 from warehouse.run_output import RunOutput
+from warehouse.segment_reads import segment_counts
 from warehouse.state import read_customers
 
 CALENDAR = "segments"
@@ -111,6 +112,14 @@ def bring_to_run_date(session: Session, output: RunOutput) -> int:
         skip=set(output.segments["customer_id"]),
     )
     return refresh.segment_changes
+
+
+def stored_segment_sizes(session: Session) -> dict[str, dict[str, int]]:
+    """Active customers per segment type and value, as the warehouse holds them."""
+    sizes: dict[str, dict[str, int]] = {}
+    for segment_type, value, count in segment_counts(session).itertuples(index=False):
+        sizes.setdefault(str(segment_type), {})[str(value)] = int(count)
+    return sizes
 
 
 def now() -> dt.datetime:

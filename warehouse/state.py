@@ -84,8 +84,6 @@ class PartialRead:
     # this run's records that the warehouse holds -> their customer (read or not)
     brought_owners: pd.Series
     run_keys: pd.DataFrame  # KEY_COLUMNS of this run's records, computed to find the neighbours
-    # segment type -> value -> active customers holding it, less the read customers
-    segment_sizes_elsewhere: dict[str, dict[str, int]]
     delta: pd.Index  # the run's new and changed records and the newly decided ones
     segments: pd.DataFrame  # current assignments of the read customers (read_current_segments)
 
