@@ -44,7 +44,7 @@ from mdm.segments.config import find_segment_rules
 from mdm.segments.rules import segment_sizes
 from mdm.settings import ProcessSettings
 from warehouse.db import create_warehouse_engine
-from warehouse.delta_state import read_partial_state
+from warehouse.delta_state import previous_of, read_partial_state
 from warehouse.run_output import RunOutput
 from warehouse.runs import describe_failure, held_run, record_timings, write_run
 from warehouse.state import WarehouseState, delivered_files, read_current_segments, read_state
@@ -234,14 +234,22 @@ def _read_before(
     with Session(engine) as session:
         state = _read_state(session, run_records, settings, feeds)
         repeated = repeated_deliveries(batches, delivered_files(session))
-        if state.partial is not None:
-            segments = state.partial.segments
-        else:
-            segments = read_current_segments(session)
+        if state.partial is not None:  # read for the re-survived customers after matching
+            return _Before(state, repeated, pd.DataFrame())
+        segments = read_current_segments(session)
     tiers = segments.loc[segments["segment_type"] == "value_tier"].set_index("customer_id")
     previous = pd.DataFrame({"aum_cny": state.customers.get("aum_cny", pd.Series(dtype=float))})
     previous = previous.join(tiers["segment_value"].rename("value_tier"), how="outer")
     return _Before(state, repeated, previous)
+
+
+def _previous(engine: Engine, before: _Before, customer_ids: pd.Index) -> pd.DataFrame:
+    """AUM and value tier per customer before the run: all read already, or, after a partial
+    read, those of the customers the run re-survived."""
+    if before.state.partial is None:
+        return before.previous
+    with Session(engine) as session:
+        return previous_of(session, [str(customer_id) for customer_id in customer_ids])
 
 
 def _quarantined(
@@ -326,7 +334,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                     deduped.customers,
                     customer_of=deduped.xref["customer_id"],
                     feeds=feeds,
-                    previous=before.previous,
+                    previous=_previous(engine, before, deduped.customers.index),
                     rules=rules,
                     as_of=as_of,
                 ),

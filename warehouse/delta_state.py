@@ -28,6 +28,7 @@ from mdm.schema import record_key_index
 from warehouse.load.chunks import chunks, record_key_chunks
 from warehouse.load.match_keys import stored_counts, stored_keys, value_counts
 from warehouse.models import (
+    Customer,
     CustomerSegment,
     CustomerXref,
     PipelineRun,
@@ -103,8 +104,9 @@ def read_partial_state(
     xref = _members(session, customer_ids)
     earlier = xref.index.difference(run_records.index, sort=False)
     records, keys = _records(session, earlier)
-    customers = read_customers(session, customer_ids)
-    segments = _segments(session, customer_ids)
+    # only the customers the run re-survives are enriched and written, and it reads theirs
+    # after matching (previous_of): none of the read customers' rows is needed to match
+    customers = read_customers(session, [])
     population = _population(
         session, block_sizes, pd.concat([run_keys, keys]), run_keys, stored_run_keys
     )
@@ -116,7 +118,6 @@ def read_partial_state(
         brought_owners=brought["customer_id"],
         run_keys=run_keys,
         delta=delta,
-        segments=segments,
     )
     return WarehouseState(
         records=records,
@@ -289,22 +290,30 @@ def _records(session: Session, keys: pd.Index) -> tuple[pd.DataFrame, pd.DataFra
     return records.loc[order], stored.loc[order]
 
 
-def _segments(session: Session, customer_ids: Sequence[str]) -> pd.DataFrame:
-    """customer_id, segment_type, segment_value of the current assignments of `customer_ids`."""
-    parts = [
-        pd.read_sql(
-            sa.select(
-                CustomerSegment.customer_id,
-                CustomerSegment.segment_type,
-                CustomerSegment.segment_value,
-            ).where(CustomerSegment.customer_id.in_(list(chunk))),
-            session.connection(),
+def previous_of(session: Session, customer_ids: Sequence[str]) -> pd.DataFrame:
+    """AUM and value tier the warehouse holds for `customer_ids` (those it holds), index
+    customer_id: what a run compares its customers' new values with (alerts, tier upgrades)."""
+    aum: dict[str, float | None] = {}
+    tiers: dict[str, str] = {}
+    for chunk in chunks(list(customer_ids)):
+        aum.update(
+            session.execute(
+                sa.select(Customer.customer_id, Customer.aum_cny).where(
+                    Customer.customer_id.in_(chunk)
+                )
+            ).tuples()
         )
-        for chunk in chunks(list(customer_ids))
-    ]
-    if not parts:
-        return pd.DataFrame(columns=["customer_id", "segment_type", "segment_value"])
-    return pd.concat(parts, ignore_index=True)
+        tiers.update(
+            session.execute(
+                sa.select(CustomerSegment.customer_id, CustomerSegment.segment_value).where(
+                    CustomerSegment.segment_type == "value_tier",
+                    CustomerSegment.customer_id.in_(chunk),
+                )
+            ).tuples()
+        )
+    previous = pd.DataFrame({"aum_cny": pd.Series(aum, dtype=float)})
+    previous.index = previous.index.astype(object)
+    return previous.join(pd.Series(tiers, dtype=object).rename("value_tier"), how="outer")
 
 
 def _population(

@@ -85,7 +85,6 @@ class PartialRead:
     brought_owners: pd.Series
     run_keys: pd.DataFrame  # KEY_COLUMNS of this run's records, computed to find the neighbours
     delta: pd.Index  # the run's new and changed records and the newly decided ones
-    segments: pd.DataFrame  # current assignments of the read customers (read_current_segments)
 
 
 def read_state(session: Session) -> WarehouseState:
