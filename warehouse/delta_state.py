@@ -297,19 +297,21 @@ def previous_of(session: Session, customer_ids: Sequence[str]) -> pd.DataFrame:
     tiers: dict[str, str] = {}
     for chunk in chunks(list(customer_ids)):
         aum.update(
-            session.execute(
+            (customer_id, value)
+            for customer_id, value in session.execute(
                 sa.select(Customer.customer_id, Customer.aum_cny).where(
                     Customer.customer_id.in_(chunk)
                 )
-            ).tuples()
+            ).all()
         )
         tiers.update(
-            session.execute(
+            (customer_id, value)
+            for customer_id, value in session.execute(
                 sa.select(CustomerSegment.customer_id, CustomerSegment.segment_value).where(
                     CustomerSegment.segment_type == "value_tier",
                     CustomerSegment.customer_id.in_(chunk),
                 )
-            ).tuples()
+            ).all()
         )
     previous = pd.DataFrame({"aum_cny": pd.Series(aum, dtype=float)})
     previous.index = previous.index.astype(object)
