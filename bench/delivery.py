@@ -21,9 +21,12 @@ import openpyxl
 import pandas as pd
 import yaml
 
-from bench.growth import STAGES, dataset, run_in_process, warehouse
+from bench.growth import STAGES as RUN_STAGES
+from bench.growth import dataset, run_in_process, warehouse
 
 DELIVERY = 10_000  # new records the incremental run brings
+# `read`: the warehouse state (all of it on a full run, the delta's neighbourhood after it)
+STAGES = (*RUN_STAGES[:3], "read", *RUN_STAGES[3:])
 
 
 def split_delivery(generated: Path, into: Path, size: int, seed: int = 0) -> tuple[Path, Path]:
