@@ -39,6 +39,7 @@ typecheck: setup
 bench: setup
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.quality   # P/R/F1 on every development test bed
+	$(BIN)/python -m bench.delivery  # a 10,000-record delivery's wall against its full run's
 
 bench-growth: setup   # whole runs at 100k, 300k, 1M records on SQLite and PostgreSQL (--with-3m)
 	$(BIN)/python -m bench.growth

@@ -74,6 +74,11 @@ class DedupeResult:
     score_histogram: dict[str, Any] = field(default_factory=dict)
     # automatic merges drawn for a steward's verdict, and every band's size (None: no audit)
     audit: AuditSample | None = None
+    # customers and merges in the whole warehouse after the run (``customers`` holds the read
+    # part only when the state was read partially)
+    customers_total: int = 0
+    # every stored record's keys after a run that read them all (record_match_key is rewritten)
+    all_match_keys: pd.DataFrame | None = None
 
 
 @task(cache_policy=NO_CACHE)
@@ -99,6 +104,7 @@ def match_delta_task(
         must_link=state.must_link,
         cannot_link=state.cannot_link,
         keys=combined.keys,
+        population=state.partial.population if state.partial is not None else None,
     )
 
 
@@ -112,12 +118,13 @@ def incremental(delta: pd.Index, state: WarehouseState, settings: MatchSettings)
     """Match only the delta: there are customers, a saved model that fits and was fitted under
     this matching.yaml, little new data, and no added blocking rule (the stored keys that find
     a delta's neighbourhood are the default rules')."""
+    stored = state.partial.records_total if state.partial is not None else len(state.records)
     return (
-        not state.customer_of.empty
+        not (state.customer_of.empty and state.partial is None)
         and fits(state.match_parameters)
         and (state.match_parameters or {}).get(MATCHING_CONFIG, "") == settings.fingerprint
         and set(settings.rules) <= set(DEFAULT_RULES)
-        and len(delta) <= settings.incremental_share * len(state.records)
+        and len(delta) <= settings.incremental_share * stored
     )
 
 
@@ -151,12 +158,15 @@ def merge_task(
     carried_xref, carried_customers = carried_over(state, xref.index, golden.index)
     if len(carried_xref):
         xref = pd.concat([xref, carried_xref])
-        golden = pd.concat([golden, carried_customers[golden.columns]])
+        # on a partial read, only the customers the run re-survived are enriched and written:
+        # the neighbours' other customers keep their records, golden fields and segments
+        if state.partial is None:
+            golden = pd.concat([golden, carried_customers[golden.columns]])
     tasks = (
         possible
         + conflict_tasks(find_conflicts(matched, result.clusters), id_of)
         + incomplete
-        + invalid_tasks(warnings, xref["customer_id"])
+        + invalid_tasks(warnings, _customer_lookup(xref["customer_id"], state))
     )
     return DedupeResult(
         xref=xref,
@@ -172,6 +182,15 @@ def merge_task(
             state.customer_of.reindex(result.clusters.index), customer_of, retired
         ),
     )
+
+
+def _customer_lookup(customer_of: pd.Series, state: WarehouseState) -> pd.Series:
+    """Each record's customer after the run; on a partial read, also those of the run's records
+    that it did not read (their customers cannot change)."""
+    if state.partial is None:
+        return customer_of
+    owners = state.partial.brought_owners
+    return pd.concat([customer_of, owners[~owners.index.isin(customer_of.index)]])
 
 
 def settled_customers(customer_of: pd.Series, delta: pd.Index) -> list[str]:
@@ -232,6 +251,9 @@ def combine_with_state(
     earlier = np.ones(len(stored), dtype=bool)
     earlier[found[found >= 0]] = False
     brought = pd.Series(owner.array.take(found, allow_fill=True), index=run_records.index)
+    if state.partial is not None:  # the run's stored records, read or not, have their customer
+        brought = state.partial.brought_owners.reindex(run_records.index).astype(object)
+        owner = owner.astype(object)
     customer_of = pd.concat([brought, owner.loc[earlier]])
     keys = None
     if state.match_keys is not None:
@@ -266,12 +288,15 @@ def dedupe_flow(
     Incremental when it can be (see the module docstring): the result is the same customers
     for the records that did not change, at a fraction of the work.
     """
-    run_keys = record_keys(run_records)
+    partial = state.partial
+    run_keys = partial.run_keys if partial is not None else record_keys(run_records)
     combined = combine_with_state(run_records, state, run_keys)
     records = combined.records
     decided = records.index.intersection(pd.Index(state.newly_decided, dtype=object))
     delta = changed_records(run_records, state).union(decided)
     matched_all = not incremental(delta, state, settings)
+    if partial is not None and matched_all:  # the pipeline reads partially only when it is not
+        raise ValueError("a partially read warehouse state needs an incremental run")
     if matched_all:
         result = match_task(records, settings, unwalked(state))
     else:
@@ -283,6 +308,15 @@ def dedupe_flow(
     if settings.fingerprint:
         deduped.parameters = {**deduped.parameters, MATCHING_CONFIG: settings.fingerprint}
     deduped.match_keys = run_keys
+    if partial is None:
+        deduped.customers_total = len(deduped.customers)
+        deduped.all_match_keys = combined.keys
+    else:
+        deduped.customers_total = (
+            partial.customers_elsewhere + deduped.xref["customer_id"].nunique()
+        )
+        stored_after = partial.records_total + len(run_records) - len(partial.brought_owners)
+        deduped.merges = stored_after - deduped.customers_total
     deduped.refreshed_keys = keys_to_refresh(run_keys, state)
     deduped.match_profile = match_profile(
         result.pairs, result.clusters, upper=settings.upper, lower=settings.lower

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from flows.artifacts import publish_run_outputs, quarantine_reasons
 from flows.dask import dask_scheduler, on_dask
-from flows.dedupe import dedupe_flow
+from flows.dedupe import dedupe_flow, incremental
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
 from flows.gates import check_quality_gates
 from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_deliveries
@@ -46,6 +46,7 @@ from mdm.segments.rules import segment_sizes
 from mdm.settings import ProcessSettings
 from mdm.stewardship.tasks import task_key
 from warehouse.db import create_warehouse_engine
+from warehouse.delta_state import previous_of, read_partial_state
 from warehouse.run_output import RunOutput
 from warehouse.runs import describe_failure, held_run, record_timings, write_run
 from warehouse.state import WarehouseState, delivered_files, read_current_segments, read_state
@@ -208,15 +209,54 @@ def _say_waiting(wait_seconds: float, holder: str) -> None:
     print(f"mdm: waiting up to {wait_seconds:g} s for {holder} to finish", file=sys.stderr)
 
 
-def _read_before(engine: Engine, batches: list[ChannelBatch]) -> _Before:
+def _read_state(
+    session: Session,
+    run_records: pd.DataFrame,
+    settings: MatchSettings,
+    feeds: list[TransactionFeed],
+) -> WarehouseState:
+    """Only the delta's neighbourhood when the run will be incremental (warehouse/delta_state.py),
+    else everything. A run that brings transactions reads everything: its feed may name any
+    customer, whose transaction fields and segments it then changes."""
+    if not any(len(feed.mapped) for feed in feeds):
+        partial = read_partial_state(
+            session,
+            run_records,
+            max_block_size=settings.max_block_size,
+            incremental_share=settings.incremental_share,
+        )
+        read = partial.partial if partial is not None else None
+        if partial is not None and read is not None and incremental(read.delta, partial, settings):
+            return partial
+    return read_state(session)
+
+
+def _read_before(
+    engine: Engine,
+    batches: list[ChannelBatch],
+    run_records: pd.DataFrame,
+    settings: MatchSettings,
+    feeds: list[TransactionFeed],
+) -> _Before:
     with Session(engine) as session:
-        state = read_state(session)
+        state = _read_state(session, run_records, settings, feeds)
         repeated = repeated_deliveries(batches, delivered_files(session))
+        if state.partial is not None:  # read for the re-survived customers after matching
+            return _Before(state, repeated, pd.DataFrame())
         segments = read_current_segments(session)
     tiers = segments.loc[segments["segment_type"] == "value_tier"].set_index("customer_id")
     previous = pd.DataFrame({"aum_cny": state.customers.get("aum_cny", pd.Series(dtype=float))})
     previous = previous.join(tiers["segment_value"].rename("value_tier"), how="outer")
     return _Before(state, repeated, previous)
+
+
+def _previous(engine: Engine, before: _Before, customer_ids: pd.Index) -> pd.DataFrame:
+    """AUM and value tier per customer before the run: all read already, or, after a partial
+    read, those of the customers the run re-survived."""
+    if before.state.partial is None:
+        return before.previous
+    with Session(engine) as session:
+        return previous_of(session, [str(customer_id) for customer_id in customer_ids])
 
 
 def _quarantined(
@@ -298,7 +338,10 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 "validate",
                 lambda: on_dask(validate_flow, scheduler)(_all_records(batches), docs_dir),
             )
-            before = _read_before(engine, batches)
+            before = watch.run(
+                "read",
+                lambda: _read_before(engine, batches, validation.valid, match_settings, feeds),
+            )
             deduped = watch.run(
                 "dedupe",
                 lambda: dedupe_flow(
@@ -311,7 +354,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                     deduped.customers,
                     customer_of=deduped.xref["customer_id"],
                     feeds=feeds,
-                    previous=before.previous,
+                    previous=_previous(engine, before, deduped.customers.index),
                     rules=rules,
                     as_of=as_of,
                 ),
@@ -327,11 +370,11 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 repeated_files=before.repeated_files,
                 transactions_read={f.channel: len(f.mapped) + len(f.rejects) for f in feeds},
                 transactions_linked=enriched.transactions_linked,
-                customers_total=len(deduped.customers),
+                customers_total=deduped.customers_total,
                 merges=deduped.merges,
                 blocking_counts=deduped.blocking_counts,
                 match_profile=deduped.match_profile,
-                segment_sizes=segment_sizes(enriched.segments),
+                segment_sizes=segment_sizes(enriched.segments),  # a partial run's: the load's
                 labels=label_summary(deduped.parameters),
                 score_histogram=deduped.score_histogram,
                 merge_audit=audit.counts(match_settings.audit_sample, match_settings.audit_seed)
@@ -356,6 +399,8 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 report_path=summary.report_path,
                 match_keys=deduped.match_keys,
                 refreshed_keys=deduped.refreshed_keys,
+                all_match_keys=deduped.all_match_keys,
+                calendar_rules=rules if before.state.partial is not None else None,
                 first_customer_number=before.state.next_customer_number,
                 timings=dict(watch.timings),
                 lock=held,

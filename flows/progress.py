@@ -30,9 +30,15 @@ def stage_counts(stage: str, result: Any) -> str:
         return f"{read:,} transactions read from {len(result)} feeds"
     if stage == "validate":
         return f"{_rows(result.valid):,} valid, {_rows(result.quarantined):,} quarantined"
+    if stage == "read":
+        part = result.state.partial
+        if part is None:
+            return f"all {_rows(result.state.records):,} stored records"
+        read = _rows(result.state.records)
+        return f"{read:,} of {part.records_total:,} stored records (the delta's neighbourhood)"
     if stage == "dedupe":
         return (
-            f"{_rows(result.customers):,} golden customers, {result.merges:,} records merged,"
+            f"{result.customers_total:,} golden customers, {result.merges:,} records merged,"
             f" {len(result.tasks):,} tasks"
         )
     if stage == "enrich":

@@ -11,7 +11,7 @@ from helpers.warehouse_io import run_into
 from flows.progress import progress_enabled
 from mdm.testbed.generate import generate
 
-STAGES = ("ingest", "transactions", "validate", "dedupe", "enrich", "load")
+STAGES = ("ingest", "transactions", "validate", "read", "dedupe", "enrich", "load")
 
 
 class _Terminal(io.StringIO):
@@ -43,7 +43,8 @@ def test_a_run_on_a_terminal_prints_each_stage_and_elsewhere_nothing(
     assert [line.split()[1] for line in lines] == list(STAGES)
     read = sum(summary.rows_read.values())
     assert f"{read:,} rows read" in lines[0]
-    assert f"{summary.customers_total:,} golden customers" in lines[3]
+    assert "stored records" in lines[3]
+    assert f"{summary.customers_total:,} golden customers" in lines[4]
 
     log = io.StringIO()  # not a terminal: quiet
     monkeypatch.setattr("sys.stdout", log)

@@ -10,7 +10,9 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     Float,
@@ -20,10 +22,13 @@ from sqlalchemy import (
     LargeBinary,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from mdm.matching.keys import KEY_COLUMNS, VALUE_FIELDS
 
 # Amounts are exact decimals in the warehouse, floats in Python (pandas works in floats).
 Money = Numeric(18, 2, asdecimal=False)
@@ -392,3 +397,61 @@ class CustomerRelationship(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp)
     first_seen_run_id: Mapped[str] = mapped_column(String(36))
     last_seen_run_id: Mapped[str] = mapped_column(String(36))
+
+
+# Blocking keys (mdm/matching/keys.py) with an index each, but not the term-frequency values:
+# an incremental run looks up the records sharing a key with its delta, never by value.
+BLOCKING_KEY_COLUMNS = tuple(name for name in KEY_COLUMNS if not name.startswith("value_"))
+
+# Each stored record's match keys as int64 columns (0: no key), one partial index per blocking
+# key: an incremental run reads the records that share a key with its new ones through them,
+# instead of every record's key blob (source_record.match_keys, which full runs still read).
+# Internal to matching, not part of the contract downstream apps read.
+record_match_key = Table(
+    "record_match_key",
+    Base.metadata,
+    Column("source_system", String(64), primary_key=True),
+    Column("source_record_id", String(128), primary_key=True),
+    *(Column(name, BigInteger, nullable=False) for name in KEY_COLUMNS),
+    *(
+        Index(
+            f"ix_record_match_key_{name}",
+            name,
+            sqlite_where=Column(name) != 0,
+            postgresql_where=Column(name) != 0,
+        )
+        for name in BLOCKING_KEY_COLUMNS
+    ),
+)
+
+
+class TermFrequency(Base):
+    """How many stored records hold each value of a term-frequency field (mdm/matching/keys.py
+    VALUE_FIELDS, by the value's hash), kept up to date by every run's load: an incremental run
+    reads the counts of its neighbourhood's values and the sums it needs, not every record."""
+
+    __tablename__ = "term_frequency"
+
+    field: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    records: Mapped[int] = mapped_column(Integer)
+
+
+TERM_FREQUENCY_FIELDS = VALUE_FIELDS
+
+
+class RecordMatchKey(Base):
+    """`record_match_key` as a mapped class, for the load's and the reads' queries."""
+
+    __table__ = record_match_key
+
+
+class SegmentCalendar(Base):
+    """The date the stored segments are as of (`name` 'segments'): the run date of the last
+    full run, or the later date a calendar refresh brought them to (mdm/segments/calendar.py).
+    An incremental run brings every other customer's age-driven segments to its own date."""
+
+    __tablename__ = "segment_calendar"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)

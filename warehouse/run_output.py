@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from mdm.segments.config import SegmentRules
 from warehouse.lock import HeldLock
 
 
@@ -39,6 +40,13 @@ class RunOutput:
     match_keys: pd.DataFrame | None = None
     # keys recomputed for stored records whose stored keys were missing or stale: updated in place
     refreshed_keys: pd.DataFrame | None = None
+    # KEY_COLUMNS of every record the warehouse holds after the run, from a run that read them
+    # all: record_match_key and term_frequency are rewritten from them (else updated by the
+    # changed records' keys)
+    all_match_keys: pd.DataFrame | None = None
+    # a run that computed the segments of the customers it changed only: the rules by which the
+    # load brings every other customer's age-driven segments to its date (segment_refresh.py)
+    calendar_rules: SegmentRules | None = None
     # the number the run's new customers were numbered from (WarehouseState); the load checks
     # that it is still the next one, so no customer added meanwhile is overwritten
     first_customer_number: int | None = None

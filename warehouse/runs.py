@@ -20,6 +20,7 @@ from mdm.masking import mask_text
 from warehouse.db import migrate
 from warehouse.load.bulk import sqlite_bulk_pragmas
 from warehouse.load.customers import write_customers
+from warehouse.load.match_keys import write_match_keys
 from warehouse.load.quarantine import write_quarantine
 from warehouse.load.records import write_source_records, write_xref
 from warehouse.load.relationships import write_relationships
@@ -28,6 +29,7 @@ from warehouse.load.tasks import open_tasks, write_audit_sample
 from warehouse.lock import HeldLock, warehouse_lock
 from warehouse.models import PipelineRun, StewardTask
 from warehouse.run_output import RunOutput
+from warehouse.segment_refresh import bring_to_run_date, stored_segment_sizes
 from warehouse.state import next_customer_number
 from warehouse.values import json_safe
 
@@ -164,10 +166,14 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
         sqlite_bulk_pragmas(session)
     _check_customer_numbering(session, output.first_customer_number)
     write_source_records(session, output, now)
+    write_match_keys(session, output)
     changes: dict[str, Any] = dict(write_customers(session, output, now))
     write_xref(session, output, now)
     changes["relationships_found"] = write_relationships(session, output, now)
-    changes["segment_changes"] = write_segments(session, output, now)
+    calendar = bring_to_run_date(session, output)  # the other customers' age-driven segments
+    changes["segment_changes"] = write_segments(session, output, now) + calendar
+    if output.calendar_rules is not None:  # a partial run segmented its own customers only
+        changes["segment_sizes"] = stored_segment_sizes(session)
     changes["alerts_raised"] = write_alerts(session, output, now)
     opened = open_tasks(session, output, now)
     write_audit_sample(session, output)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mdm.customer_ids import customer_number
 from mdm.matching.golden import FieldOverride
 from mdm.matching.keys import from_bytes, record_keys
+from mdm.matching.neighbourhood import Population
 from mdm.schema import (
     CANONICAL_FIELDS,
     DATE_FIELDS,
@@ -67,6 +68,23 @@ class WarehouseState:
     # records whose stored keys were missing or of an older scheme, recomputed on reading: the
     # load stores them, so the next run reads them
     recomputed_keys: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
+    # Set when only the delta's neighbourhood was read (warehouse/delta_state.py): ``records``,
+    # ``customer_of`` and ``customers`` hold the records sharing a key with the delta and every
+    # member of their customers; these say what the rest of the warehouse holds.
+    partial: PartialRead | None = None
+
+
+@dataclass(frozen=True)
+class PartialRead:
+    """What a run that read only its delta's neighbourhood knows of the rest of the warehouse."""
+
+    records_total: int  # records the warehouse holds
+    customers_elsewhere: int  # customers none of the read records belongs to
+    population: Population  # block sizes and value shares of the whole warehouse
+    # this run's records that the warehouse holds -> their customer (read or not)
+    brought_owners: pd.Series
+    run_keys: pd.DataFrame  # KEY_COLUMNS of this run's records, computed to find the neighbours
+    delta: pd.Index  # the run's new and changed records and the newly decided ones
 
 
 def read_state(session: Session) -> WarehouseState:
@@ -107,19 +125,7 @@ def read_state(session: Session) -> WarehouseState:
         .limit(1)
     ).first()
     parameters, last_start = last_success if last_success is not None else (None, None)
-    columns = [
-        sa.cast(c, sa.Text).label(c.name) if c.name == "field_sources" else c
-        for c in Customer.__table__.columns
-    ]
-    customers = pd.read_sql(sa.select(*columns), session.connection()).set_index("customer_id")
-    customers["field_sources"] = [orjson.loads(text) for text in customers["field_sources"]]
-    customers.index = customers.index.astype(object)  # Arrow-backed strings search slowly
-    # PostgreSQL hands back instants, SQLite the China wall time it was given: one form for all
-    last_txn = pd.to_datetime(customers["last_txn_at"])
-    if isinstance(last_txn.dtype, pd.DatetimeTZDtype):
-        customers["last_txn_at"] = last_txn.dt.tz_convert(CHINA_TZ)
-    else:
-        customers["last_txn_at"] = last_txn.dt.tz_localize(CHINA_TZ)
+    customers = read_customers(session)
     must, cannot = _pair_decisions(session)
     return WarehouseState(
         records=records,
@@ -136,6 +142,39 @@ def read_state(session: Session) -> WarehouseState:
         match_keys=match_keys,
         recomputed_keys=records.index[stale],
     )
+
+
+def read_customers(session: Session, customer_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """The `customer` rows (all, or those of ``customer_ids``), index customer_id."""
+    columns = [
+        sa.cast(c, sa.Text).label(c.name) if c.name == "field_sources" else c
+        for c in Customer.__table__.columns
+    ]
+    if customer_ids is None:
+        customers = pd.read_sql(sa.select(*columns), session.connection())
+    else:
+        parts = [
+            pd.read_sql(
+                sa.select(*columns).where(
+                    Customer.customer_id.in_(list(customer_ids[at : at + 5000]))
+                ),
+                session.connection(),
+            )
+            for at in range(0, len(customer_ids), 5000)
+        ]
+        if not parts:
+            parts = [pd.read_sql(sa.select(*columns).where(sa.false()), session.connection())]
+        customers = pd.concat(parts, ignore_index=True)
+    customers = customers.set_index("customer_id")
+    customers["field_sources"] = [orjson.loads(text) for text in customers["field_sources"]]
+    customers.index = customers.index.astype(object)  # Arrow-backed strings search slowly
+    # PostgreSQL hands back instants, SQLite the China wall time it was given: one form for all
+    last_txn = pd.to_datetime(customers["last_txn_at"])
+    if isinstance(last_txn.dtype, pd.DatetimeTZDtype):
+        customers["last_txn_at"] = last_txn.dt.tz_convert(CHINA_TZ)
+    else:
+        customers["last_txn_at"] = last_txn.dt.tz_localize(CHINA_TZ)
+    return customers
 
 
 def records_from_json(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:

@@ -5,12 +5,13 @@ Both print counts only; the export file is the one place contact data leaves the
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from mdm.cli.common import WarehouseOption, guarded, warehouse_session
+from mdm.cli.common import WarehouseOption, guarded, migrated_url, warehouse_session
 from mdm.errors import MdmError
 
 app = typer.Typer(no_args_is_help=True, help="Segments of the golden customers.")
@@ -33,6 +34,57 @@ def list_segments(warehouse: WarehouseOption = None) -> None:
             typer.echo(f"{segment_type}:")
             for value, customers in zip(group["segment_value"], group["customers"], strict=True):
                 typer.echo(f"  {value:<24} {customers:>9,}")
+
+    guarded(body)
+
+
+@app.command("refresh")
+def refresh_segments(
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="the date to bring them to (today)"),
+    ] = None,
+    segments_file: Annotated[
+        Path | None,
+        typer.Option("--segments", help="segments.yaml of the runs (default: shipped rules)"),
+    ] = None,
+    wait: Annotated[float, typer.Option("--wait", help="seconds to wait for a run")] = 300.0,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Bring the segments that move with the calendar (ages, contact dates) to a later date,
+    without a run (docs/segments.md)."""
+
+    def body() -> None:
+        from sqlalchemy.orm import Session
+
+        from mdm.segments.config import load_segment_rules
+        from warehouse.db import create_warehouse_engine
+        from warehouse.lock import warehouse_lock
+        from warehouse.segment_refresh import refresh_calendar_segments, segments_as_of
+
+        rules = load_segment_rules(segments_file)
+        date = as_of.date() if as_of else dt.date.today()
+        engine = create_warehouse_engine(migrated_url(warehouse))
+        try:
+            with (
+                warehouse_lock(engine, wait_seconds=wait) as held,
+                Session(engine) as session,
+                session.begin(),
+            ):
+                if segments_as_of(session) is None:
+                    raise MdmError("the segments have no date yet (run `mdm run` first)")
+                done = refresh_calendar_segments(session, rules=rules, as_of=date)
+                held.check(session.connection())
+        finally:
+            engine.dispose()
+        if done.before is not None and done.after == done.before and date <= done.before:
+            typer.echo(f"segments are as of {done.before}: nothing to bring to {date}")
+            return
+        typer.echo(
+            f"segments brought from {done.before} to {done.after}: {done.customers_aged:,}"
+            f" customers aged, {done.segment_changes:,} segment changes,"
+            f" {done.contacts_due:,} contact dates moved"
+        )
 
     guarded(body)
 

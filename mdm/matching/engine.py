@@ -33,7 +33,7 @@ from mdm.matching.labels import (
     with_labels,
 )
 from mdm.matching.model import TermFrequencies, explain, score, term_frequencies
-from mdm.matching.neighbourhood import find_neighbourhood
+from mdm.matching.neighbourhood import Population, find_neighbourhood
 from mdm.matching.train import TrainingSettings, fit
 
 DECISIONS = ("match", "possible", "non_match", "cannot_link")
@@ -404,6 +404,7 @@ def match_delta(
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
     keys: pd.DataFrame | None = None,
+    population: Population | None = None,
 ) -> MatchResult:
     """Match only the ``delta`` records (new or changed) against all ``records``, with saved
     ``parameters``; every other record keeps its customer (``customer_of``) unscored.
@@ -421,6 +422,8 @@ def match_delta(
     found from ``keys`` (keys.record_keys of ``records``, in their order; the warehouse stores
     them, so a run need not compute them for records it did not bring); computed when omitted.
     ``customer_of`` is fastest indexed by ``records.index`` itself, and as a categorical.
+    ``records`` may be only that part of the warehouse when ``population`` says how large its
+    blocks and how common its values are in the whole (neighbourhood.Population).
     """
     if not records.index.is_unique:
         raise ValueError("records must have a unique record_key index")
@@ -440,7 +443,7 @@ def match_delta(
     # equals() is instant for the same index or a view of it (Index.is_), as callers pass
     aligned = customer_of.index.equals(records.index)
     owners = customer_of if aligned else customer_of.reindex(records.index)
-    near = find_neighbourhood(keys, is_delta, settings.max_block_size)
+    near = find_neighbourhood(keys, is_delta, settings.max_block_size, population)
     # A customer the delta can change is re-clustered whole, so all its members take part.
     near_customers = owners.iloc[np.flatnonzero(near.members)].dropna().unique()
     chosen = np.flatnonzero(near.members | owners.isin(near_customers).to_numpy())
@@ -467,7 +470,14 @@ def match_delta(
     levels = _levels(features, left, right, settings)
     # Decisions since the model was fitted teach it now: decided records are always delta.
     labels = find_labels(features.keys, left, right, must, cannot)
-    tf = term_frequencies(features, left, levels, near.shares, fields=settings.term_frequency)
+    tf = term_frequencies(
+        features,
+        left,
+        levels,
+        near.shares,
+        fields=settings.term_frequency,
+        square_sums=near.square_sums,
+    )
     parameters = with_labels(parameters, levels, tf, labels)
     scores = score(levels, tf, parameters)
     probability = scores["match_probability"].to_numpy()

@@ -67,6 +67,7 @@ def term_frequencies(
     levels: pd.DataFrame,
     population: Mapping[str, pd.Series] | None = None,
     fields: Collection[str] | None = None,
+    square_sums: Mapping[str, float] | None = None,
 ) -> TermFrequencies:
     """On a TF level, P(agree on v | non-match) = u · f(v) / Σf² shares the level's u out over
     the values by how often random pairs agree on each, while P(agree on v | match) = m (the
@@ -77,6 +78,8 @@ def term_frequencies(
     neighbourhood), the whole warehouse's share of each value, per Features field, indexed by
     the value's hash (keys.hash_values). ``fields``: the Features fields whose levels are
     adjusted (default: every one of TERM_FREQUENCY); the others keep their level's weight.
+    ``square_sums``: per field, the sum of the squared shares of all the warehouse's values,
+    when ``population`` holds the shares of some of them only.
     """
     adjustment = {c: np.zeros(len(levels)) for c, _ in TERM_FREQUENCY}
     agreement = {}
@@ -90,7 +93,10 @@ def term_frequencies(
             total = float((shares**2).sum())
         else:
             known = population[column]
-            total = float((known.to_numpy() ** 2).sum())
+            if square_sums is not None:
+                total = float(square_sums[column])
+            else:
+                total = float((known.to_numpy() ** 2).sum())
             shares = known.reindex(hash_values(codes.values)).to_numpy(dtype=float)
         on_level = levels[comparison].to_numpy() == level(comparison, level_name)
         value_share = shares[codes.codes[left[on_level]]]

@@ -9,7 +9,10 @@ prepared and matched.
 
 Term frequencies must still describe the whole warehouse (张伟 is common among all customers,
 not among the neighbours), so the shares of each name, birth date and city are counted here on
-all records' value hashes.
+all records' value hashes; or, when the caller read only the neighbourhood (from indexed keys
+and a table of value counts, warehouse/delta_state.py), given as a ``Population``: the shares
+of the values the part holds, the sums of squares of all shares, and the size of every block
+the delta holds a key of.
 """
 
 from __future__ import annotations
@@ -33,15 +36,32 @@ class Neighbourhood:
     # rule -> records in a block of that rule too large to enumerate: part of such a block may
     # be in the neighbourhood through other keys, where it would look small enough
     oversized: dict[str, np.ndarray]
+    # Features field -> sum of the squared shares of every value (None: of ``shares``)
+    square_sums: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class Population:
+    """The whole warehouse (this run's records in it) as seen from a part of it."""
+
+    shares: dict[str, pd.Series]  # field -> share by value hash, at least of the part's values
+    square_sums: dict[str, float]  # field -> sum of the squared shares of all values
+    # rule -> records holding each key value (by hash) that a delta record holds
+    block_sizes: dict[str, pd.Series]
 
 
 def find_neighbourhood(
-    keys: pd.DataFrame, is_delta: np.ndarray, max_block_size: int
+    keys: pd.DataFrame,
+    is_delta: np.ndarray,
+    max_block_size: int,
+    population: Population | None = None,
 ) -> Neighbourhood:
     """The delta and every record sharing a blocking key with a delta record.
 
     ``keys``: KEY_COLUMNS per record, in the records' order. A rule's own key skips blocks
     larger than ``max_block_size``, as the rule does; a loosened one (IDs) keeps every block.
+    ``population``: when ``keys`` are those of a part of the warehouse that holds the whole
+    neighbourhood, how large the blocks and how common the values are in all of it.
     """
     missing = set(KEY_COLUMNS) - set(keys.columns)
     if missing:
@@ -51,8 +71,13 @@ def find_neighbourhood(
         near |= _sharing(keys[name].to_numpy(), is_delta)
     oversized = {}
     for rule in RULE_KEYS:
-        sharing, oversized[rule] = _sharing(keys[rule].to_numpy(), is_delta, limit=max_block_size)
+        sizes = population.block_sizes[rule] if population is not None else None
+        sharing, oversized[rule] = _sharing(
+            keys[rule].to_numpy(), is_delta, limit=max_block_size, sizes=sizes
+        )
         near |= sharing
+    if population is not None:
+        return Neighbourhood(near, population.shares, oversized, population.square_sums)
     shares = {field: _shares(keys[f"value_{field}"].to_numpy()) for field in VALUE_FIELDS}
     return Neighbourhood(members=near, shares=shares, oversized=oversized)
 
@@ -61,19 +86,23 @@ def find_neighbourhood(
 def _sharing(key: np.ndarray, chosen: np.ndarray) -> np.ndarray: ...
 @overload
 def _sharing(
-    key: np.ndarray, chosen: np.ndarray, *, limit: int
+    key: np.ndarray, chosen: np.ndarray, *, limit: int, sizes: pd.Series | None = None
 ) -> tuple[np.ndarray, np.ndarray]: ...
 def _sharing(
-    key: np.ndarray, chosen: np.ndarray, *, limit: int | None = None
+    key: np.ndarray, chosen: np.ndarray, *, limit: int | None = None, sizes: pd.Series | None = None
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Records whose key (0: none) some chosen record also holds; with a ``limit``, only in
     blocks of at most that many records, and also which records are in the larger of those
-    blocks (a block no chosen record holds is never enumerated, so its size does not matter)."""
+    blocks (a block no chosen record holds is never enumerated, so its size does not matter).
+    ``sizes``: each held value's block size in the whole warehouse, when ``key`` is a part."""
     held = np.unique(key[chosen & (key != 0)])
     sharing = _isin(key, held) & (key != 0)
     if limit is None:
         return sharing
-    values, counts = np.unique(key[sharing], return_counts=True)
+    if sizes is None:
+        values, counts = np.unique(key[sharing], return_counts=True)
+    else:
+        values, counts = sizes.index.to_numpy(), sizes.to_numpy()
     large = _isin(key, values[counts > limit])
     return sharing & ~large, large
 
