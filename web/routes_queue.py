@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mdm.stewardship import actions, approvals
 from mdm.stewardship.queue import (
+    DUE_WHEN,
     STATUSES,
     ReviewError,
     TaskFilter,
@@ -79,6 +80,7 @@ def queue(
     branch: Annotated[str | None, Query(max_length=64)] = None,
     rm: Annotated[str | None, Query(max_length=100)] = None,
     assigned: Annotated[str | None, Query(max_length=100)] = None,
+    due: Annotated[str | None, Query(max_length=16)] = None,
 ) -> HTMLResponse:
     _audit_identifier_search(
         session, q or "", by=user.username, limit=request.app.state.search_limit
@@ -92,9 +94,12 @@ def queue(
         branch=branch or None,
         relationship_manager=rm or None,
         assigned_to=assigned or None,
+        due=due if due in DUE_WHEN else None,
     )
     counts = counts_by_type(session, status=where.status)
-    narrowed = where.rule or where.branch or where.relationship_manager or where.assigned_to
+    narrowed = (
+        where.rule or where.branch or where.relationship_manager or where.assigned_to or where.due
+    )
     if where.channel or where.search or narrowed:
         total = count_tasks(session, where=where)
     else:  # the counts per type already hold the answer: spare a second pass over the index

@@ -3,6 +3,7 @@ source records and the audit trail. Reads only; mdm/stewardship/actions.py decid
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,10 +39,23 @@ class TaskFilter:
     branch: str | None = None  # the customer's branch_code
     relationship_manager: str | None = None  # the customer's
     assigned_to: str | None = None
+    due: str | None = None  # overdue (due before today) or today (DUE_WHEN)
+
+
+DUE_WHEN = ("overdue", "today")
 
 
 def _filtered(query: sa.Select[Any], where: TaskFilter) -> sa.Select[Any]:
-    query = query.where(StewardTask.status == where.status)
+    owned = bool(where.branch or where.relationship_manager)
+    status: Any = StewardTask.status
+    if owned:
+        # A branch's or a manager's tasks are a few of many: start from their customers
+        # (ix_customer_branch_code, …) and take each one's tasks by ix_steward_task_customer.
+        # An expression no index holds keeps SQLite from walking every open task through a
+        # status index instead (grouping a manager's 4,000 of 200,000 open tasks: 130 ms that
+        # way, 12 ms this way); PostgreSQL plans it as the same semi-join.
+        status = sa.func.coalesce(StewardTask.status, StewardTask.status)
+    query = query.where(status == where.status)
     if where.task_type:
         query = query.where(StewardTask.task_type == where.task_type)
     if where.channel:
@@ -50,6 +64,10 @@ def _filtered(query: sa.Select[Any], where: TaskFilter) -> sa.Select[Any]:
         query = query.where(StewardTask.rule == where.rule)
     if where.assigned_to:
         query = query.where(StewardTask.assigned_to == where.assigned_to)
+    if where.due == "overdue":
+        query = query.where(StewardTask.due_on < dt.date.today())
+    elif where.due == "today":
+        query = query.where(StewardTask.due_on == dt.date.today())
     owners = [
         column == value
         for column, value in (
@@ -112,10 +130,10 @@ def list_tasks(
 ) -> list[StewardTask]:
     """Tasks matching the filter, oldest first (or most urgent first), one page of them."""
     created: Any = StewardTask.created_at
-    if where.search:
-        # A search finds few customers: their index should drive the query and the few tasks be
-        # sorted, but SQLite would walk every open task in date order to match ORDER BY; an
-        # expression no index holds keeps it from doing that.
+    if where.search or where.branch or where.relationship_manager:
+        # A search (or a branch, a manager) finds few customers: their index should drive the
+        # query and the few tasks be sorted, but SQLite would walk every open task in date
+        # order to match ORDER BY; an expression no index holds keeps it from doing that.
         created = sa.func.coalesce(StewardTask.created_at, StewardTask.created_at)
     order = (
         [StewardTask.priority, created, StewardTask.task_id]
