@@ -24,6 +24,7 @@ from mdm.stewardship.queue import (
     list_tasks,
     task_groups,
     task_ids,
+    today_summary,
 )
 from mdm.stewardship.tasks import TASK_TYPES
 from warehouse.models import Customer, StewardTask
@@ -144,6 +145,8 @@ def queue(
             ),
         )[:GROUPS_SHOWN],
         task_types=TASK_TYPES,
+        today=today_summary(session, user=user.username),
+        today_date=dt.date.today(),
         now=dt.datetime.now(dt.UTC),
     )
 

@@ -130,10 +130,11 @@ def list_tasks(
 ) -> list[StewardTask]:
     """Tasks matching the filter, oldest first (or most urgent first), one page of them."""
     created: Any = StewardTask.created_at
-    if where.search or where.branch or where.relationship_manager:
-        # A search (or a branch, a manager) finds few customers: their index should drive the
-        # query and the few tasks be sorted, but SQLite would walk every open task in date
-        # order to match ORDER BY; an expression no index holds keeps it from doing that.
+    if where.search or where.branch or where.relationship_manager or where.due == "today":
+        # A search (or a branch, a manager, today's due date) finds few tasks: their index
+        # should drive the query and the few tasks be sorted, but SQLite would walk every
+        # open task in date order to match ORDER BY; an expression no index holds keeps it
+        # from doing that.
         created = sa.func.coalesce(StewardTask.created_at, StewardTask.created_at)
     order = (
         [StewardTask.priority, created, StewardTask.task_id]
@@ -174,13 +175,46 @@ def task_groups(session: Session, *, where: TaskFilter = TaskFilter()) -> list[T
     """Tasks by type and rule, the largest group first: what a queue's first screen shows
     ("compliance · risk_assessment_expired: 152,585")."""
     count = sa.func.count().label("tasks")
-    query = _filtered(sa.select(StewardTask.task_type, StewardTask.rule, count), where)
+    task_type: Any = StewardTask.task_type
+    rule: Any = StewardTask.rule
+    if where.assigned_to:
+        # one person's work is a few of many tasks: grouped by expressions no index holds, SQLite
+        # takes them by ix_steward_task_assigned instead of reading every open task's row
+        # through ix_steward_task_rule for the order it gives the grouping
+        task_type = sa.func.coalesce(task_type, task_type).label("task_type")
+        rule = sa.func.coalesce(rule, rule).label("rule")
+    query = _filtered(sa.select(task_type, rule, count), where)
     rows = session.execute(
-        query.group_by(StewardTask.task_type, StewardTask.rule).order_by(
-            count.desc(), StewardTask.task_type, StewardTask.rule
-        )
+        query.group_by(task_type, rule).order_by(count.desc(), task_type, rule)
     ).all()
     return [TaskGroup(task_type, rule, int(tasks)) for task_type, rule, tasks in rows]
+
+
+@dataclass(frozen=True)
+class Today:
+    """What matters most today, the queue's first line: open tasks past their due date and
+    due today, and the user's own open work (and how much of it is late)."""
+
+    overdue: int
+    due_today: int
+    mine: int
+    mine_overdue: int
+
+
+def today_summary(session: Session, *, user: str, today: dt.date | None = None) -> Today:
+    """Four counts, each from an index alone (ix_steward_task_due, ix_steward_task_assigned)."""
+    today = today or dt.date.today()
+    open_ = StewardTask.status == "open"
+    due = sa.select(
+        sa.func.count().filter(StewardTask.due_on < today),
+        sa.func.count().filter(StewardTask.due_on == today),
+    ).where(open_, StewardTask.due_on <= today)
+    overdue, due_today = session.execute(due).one()
+    mine = sa.select(sa.func.count(), sa.func.count().filter(StewardTask.due_on < today)).where(
+        open_, StewardTask.assigned_to == user
+    )
+    assigned, late = session.execute(mine).one()
+    return Today(int(overdue), int(due_today), int(assigned), int(late))
 
 
 def task_ids(session: Session, *, where: TaskFilter) -> list[int]:
