@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from mdm.settings import ProcessSettings
 from mdm.stewardship import actions, bulk
-from mdm.stewardship.bulk import DecisionError
+from mdm.stewardship.bulk import DecisionError as DecisionError  # decide_many raises it
 from mdm.stewardship.queue import ReviewError, get_customer, get_task
 from warehouse.load.chunks import chunks
 from warehouse.models import CustomerSegment, PendingChange, StewardDecision, StewardTask
@@ -40,7 +40,6 @@ ACTIONS = (
     "correct_value",
 )
 RISKY = frozenset({"confirm_match", "split_customer", "choose_value", "correct_value"})
-__all__ = ["DecisionError"]  # raised by decide_many, defined beside the set-wise path
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class Request:
 class Outcome:
     """Applied decisions, or the pending change that waits for a checker."""
 
-    decisions: list[StewardDecision]
+    decisions: list[StewardDecision | bulk.WrittenDecision]
     pending: PendingChange | None = None
 
 
@@ -193,10 +192,12 @@ def _runs(fast: Sequence[bool]) -> Iterator[tuple[bool, list[int]]]:
             start = end
 
 
-def _apply_all(session: Session, requests: Sequence[Request], *, by: str) -> list[StewardDecision]:
+def _apply_all(
+    session: Session, requests: Sequence[Request], *, by: str
+) -> list[StewardDecision | bulk.WrittenDecision]:
     """Apply every request as its maker's decision: confirm, not-a-match and dismiss
     set-wise, the others one at a time, in order."""
-    decisions: list[StewardDecision] = []
+    decisions: list[StewardDecision | bulk.WrittenDecision] = []
     fast = [r.action in bulk.FAST_ACTIONS for r in requests]
     for set_wise, places in _runs(fast):
         if set_wise:
@@ -297,7 +298,7 @@ def decide_many(
     if len(requests) > rules.bulk:
         because = f"bulk of {len(requests)} decisions (more than {rules.bulk})"
         return Outcome([], _propose(session, "bulk", requests, by=by, because=because))
-    decisions: list[StewardDecision] = []
+    decisions: list[StewardDecision | bulk.WrittenDecision] = []
     pending = None
     for set_wise, places in _runs(_set_wise(session, rules, requests)):
         if set_wise:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mdm.stewardship.queue import ReviewError
+from warehouse.load.bulk import insert_rows
 from warehouse.load.chunks import chunks
 from warehouse.models import StewardDecision, StewardTask
 
@@ -141,13 +142,41 @@ def _subject(request: Decided, task: _Task) -> tuple[dict[str, Any], Any, Any]:
 
 
 def _insert_decisions(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert the decisions in batches; their ids in the order given."""
-    table = cast(sa.Table, StewardDecision.__table__)
-    ids: list[int] = []
-    for chunk in chunks(rows):
-        statement = sa.insert(table).returning(table.c.decision_id, sort_by_parameter_order=True)
-        ids += session.execute(statement, list(chunk)).scalars().all()
-    return ids
+    """Insert the decisions at the speed of the database (warehouse/load/bulk.py: one
+    executemany on SQLite, COPY on PostgreSQL); their ids in the order of ``rows``, read back
+    by task (a bulk decides each task once) among those of this moment and decider."""
+    if not rows:
+        return []
+    session.flush()
+    insert_rows(session, StewardDecision, rows)
+    first = rows[0]
+    by_task: dict[int, int] = {}
+    for chunk in chunks(sorted({row["task_id"] for row in rows})):
+        found = session.execute(
+            sa.select(StewardDecision.task_id, StewardDecision.decision_id).where(
+                StewardDecision.task_id.in_(chunk),
+                StewardDecision.decided_at == first["decided_at"],
+                StewardDecision.decided_by == first["decided_by"],
+            )
+        )
+        by_task.update({task_id: decision_id for task_id, decision_id in found})
+    return [by_task[row["task_id"]] for row in rows]
+
+
+@dataclass(frozen=True)
+class WrittenDecision:
+    """A decision as a bulk wrote it: the columns of its `steward_decision` row (100,000 ORM
+    objects would cost more than writing the rows)."""
+
+    decision_id: int
+    task_id: int
+    action: str
+    subject: dict[str, Any]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    decided_by: str
+    decided_at: dt.datetime
 
 
 def _expire(session: Session, task_ids: set[int]) -> None:
@@ -161,10 +190,13 @@ def _set_status(
     session: Session, task_ids: Sequence[int], values: dict[str, Any], *, was: str
 ) -> None:
     """One UPDATE per chunk; a task another steward decided meanwhile fails the whole bulk."""
+    # the status through an expression no index holds: SQLite would otherwise read every task
+    # of that status through a status index for each chunk instead of the chunk's keys
+    status = sa.func.coalesce(StewardTask.status, StewardTask.status)
     for chunk in chunks(sorted(set(task_ids))):
         changed = session.execute(
             sa.update(StewardTask)
-            .where(StewardTask.task_id.in_(chunk), StewardTask.status == was)
+            .where(StewardTask.task_id.in_(chunk), status == was)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -179,7 +211,7 @@ def apply_many(
     *,
     by: str,
     indexes: Sequence[int] | None = None,
-) -> list[StewardDecision]:
+) -> list[WrittenDecision]:
     """Confirm, not-a-match or dismiss every request's task: one decision row per task and
     its status changed, set-wise. All or nothing: the first request that cannot be made
     raises DecisionError before anything is written."""
@@ -207,8 +239,7 @@ def apply_many(
         if chosen:
             values = {"status": status, "resolved_at": now, "resolved_by": decided_by}
             _set_status(session, chosen, values, was="open")
-    # the decisions as objects, for the caller to report; not added to the session (written)
-    return [StewardDecision(decision_id=i, **row) for i, row in zip(ids, rows, strict=True)]
+    return [WrittenDecision(decision_id=i, **row) for i, row in zip(ids, rows, strict=True)]
 
 
 def hold(session: Session, task_ids: Sequence[int]) -> None:
@@ -219,10 +250,11 @@ def hold(session: Session, task_ids: Sequence[int]) -> None:
 def reopen(session: Session, task_ids: Sequence[int]) -> None:
     """The tasks of a checked change that still wait are open again."""
     session.flush()
+    status = sa.func.coalesce(StewardTask.status, StewardTask.status)  # as in _set_status
     for chunk in chunks(sorted(set(task_ids))):
         session.execute(
             sa.update(StewardTask)
-            .where(StewardTask.task_id.in_(chunk), StewardTask.status == "pending")
+            .where(StewardTask.task_id.in_(chunk), status == "pending")
             .values(status="open")
             .execution_options(synchronize_session=False)
         )
