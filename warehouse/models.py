@@ -176,7 +176,8 @@ class StewardTask(Base):
         Index("ix_steward_task_channel", "status", "source_system", "created_at", "task_id"),
         # customer first, so a search by name or phone starts from the few customers it finds
         Index("ix_steward_task_customer", "customer_id", "status", "created_at"),
-        Index("ix_steward_task_rule", "status", "task_type", "rule"),
+        # the queue's first screen in one pass: by type and rule, overdue, due today (0010)
+        Index("ix_steward_task_summary", "status", "task_type", "rule", "due_on"),
         Index("ix_steward_task_assigned", "status", "assigned_to", "due_on"),
         Index("ix_steward_task_due", "status", "due_on"),  # overdue and due today (0010)
     )

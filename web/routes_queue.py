@@ -19,11 +19,11 @@ from mdm.stewardship.queue import (
     TaskFilter,
     channels_with_tasks,
     count_tasks,
-    counts_by_type,
     identifier_search,
     list_tasks,
     task_groups,
     task_ids,
+    task_overview,
     today_summary,
 )
 from mdm.stewardship.tasks import TASK_TYPES
@@ -97,7 +97,9 @@ def queue(
         assigned_to=assigned or None,
         due=due if due in DUE_WHEN else None,
     )
-    counts = counts_by_type(session, status=where.status)
+    # one pass for the counts per type, the groups and what is late (task_overview)
+    overview = task_overview(session, status=where.status)
+    counts = overview.counts_by_type()
     narrowed = (
         where.rule or where.branch or where.relationship_manager or where.assigned_to or where.due
     )
@@ -105,6 +107,13 @@ def queue(
         total = count_tasks(session, where=where)
     else:  # the counts per type already hold the answer: spare a second pass over the index
         total = counts.get(where.task_type, 0) if where.task_type else sum(counts.values())
+    owners = TaskFilter(
+        status=where.status,
+        branch=where.branch,
+        relationship_manager=where.relationship_manager,
+        assigned_to=where.assigned_to,
+    )
+    groups = overview.groups if owners == TaskFilter(status=where.status) else None
     tasks = list_tasks(
         session,
         where=where,
@@ -135,17 +144,13 @@ def queue(
         page=page,
         pages=max(1, math.ceil(total / PAGE_SIZE)),
         channels=channels_with_tasks(session, status=where.status),
-        groups=task_groups(
-            session,
-            where=TaskFilter(
-                status=where.status,
-                branch=where.branch,
-                relationship_manager=where.relationship_manager,
-                assigned_to=where.assigned_to,
-            ),
-        )[:GROUPS_SHOWN],
+        groups=(groups if groups is not None else task_groups(session, where=owners))[
+            :GROUPS_SHOWN
+        ],
         task_types=TASK_TYPES,
-        today=today_summary(session, user=user.username),
+        today=today_summary(
+            session, user=user.username, overview=overview if where.status == "open" else None
+        ),
         today_date=dt.date.today(),
         now=dt.datetime.now(dt.UTC),
     )

@@ -24,6 +24,7 @@ from mdm.stewardship.queue import ReviewError
 from warehouse.load.bulk import insert_rows
 from warehouse.load.chunks import chunks
 from warehouse.models import StewardDecision, StewardTask
+from warehouse.planner import unindexed
 
 FAST_ACTIONS = frozenset({"confirm_match", "not_a_match", "dismiss"})
 PAIR_ACTIONS = frozenset({"confirm_match", "not_a_match"})
@@ -190,9 +191,9 @@ def _set_status(
     session: Session, task_ids: Sequence[int], values: dict[str, Any], *, was: str
 ) -> None:
     """One UPDATE per chunk; a task another steward decided meanwhile fails the whole bulk."""
-    # the status through an expression no index holds: SQLite would otherwise read every task
-    # of that status through a status index for each chunk instead of the chunk's keys
-    status = sa.func.coalesce(StewardTask.status, StewardTask.status)
+    # SQLite would otherwise read every task of that status through a status index for each
+    # chunk instead of the chunk's keys (warehouse/planner.py)
+    status = unindexed(StewardTask.status)
     for chunk in chunks(sorted(set(task_ids))):
         changed = session.execute(
             sa.update(StewardTask)
@@ -250,7 +251,7 @@ def hold(session: Session, task_ids: Sequence[int]) -> None:
 def reopen(session: Session, task_ids: Sequence[int]) -> None:
     """The tasks of a checked change that still wait are open again."""
     session.flush()
-    status = sa.func.coalesce(StewardTask.status, StewardTask.status)  # as in _set_status
+    status = unindexed(StewardTask.status)  # as in _set_status
     for chunk in chunks(sorted(set(task_ids))):
         session.execute(
             sa.update(StewardTask)
