@@ -117,6 +117,17 @@ def test_assigning_a_filtered_set_gives_each_task_an_owner_and_an_audit_row(url:
     assert f"{assigned:,} open task(s)" in listed.output and "due " in listed.output
     groups = runner.invoke(app, ["review", "groups", "--rm", "RM15"])
     assert "risk_assessment_expired" in groups.output
+    late = count(
+        url,
+        "SELECT count(*) FROM steward_task WHERE assigned_to = 'team.compliance'"
+        f" AND status = 'open' AND due_on < '{dt.date.today().isoformat()}'",
+    )
+    overdue = runner.invoke(
+        app, ["review", "list", "--assigned", "team.compliance", "--due", "overdue"]
+    )
+    assert overdue.exit_code == 0 and f"{late:,} open task(s)" in overdue.output
+    wrong = runner.invoke(app, ["review", "list", "--due", "tomorrow"])
+    assert wrong.exit_code != 0 and "--due takes overdue or today" in wrong.output
 
 
 def test_a_new_task_has_its_rule_and_a_due_date_from_its_priority() -> None:

@@ -103,17 +103,22 @@ def queue(
     narrowed = (
         where.rule or where.branch or where.relationship_manager or where.assigned_to or where.due
     )
-    if where.channel or where.search or narrowed:
-        total = count_tasks(session, where=where)
-    else:  # the counts per type already hold the answer: spare a second pass over the index
-        total = counts.get(where.task_type, 0) if where.task_type else sum(counts.values())
     owners = TaskFilter(
         status=where.status,
         branch=where.branch,
         relationship_manager=where.relationship_manager,
         assigned_to=where.assigned_to,
     )
-    groups = overview.groups if owners == TaskFilter(status=where.status) else None
+    everyone = owners == TaskFilter(status=where.status)
+    groups = overview.groups if everyone else task_groups(session, where=owners)
+    if where == owners:  # the groups hold the answer: spare a second pass
+        total = sum(group.tasks for group in groups)
+    elif where in (TaskFilter(due="overdue"), TaskFilter(due="today")):  # so does the overview
+        total = overview.overdue if where.due == "overdue" else overview.due_today
+    elif where.channel or where.search or narrowed:
+        total = count_tasks(session, where=where)
+    else:  # the counts per type already hold the answer: spare a second pass over the index
+        total = counts.get(where.task_type, 0) if where.task_type else sum(counts.values())
     tasks = list_tasks(
         session,
         where=where,
@@ -144,9 +149,7 @@ def queue(
         page=page,
         pages=max(1, math.ceil(total / PAGE_SIZE)),
         channels=channels_with_tasks(session, status=where.status),
-        groups=(groups if groups is not None else task_groups(session, where=owners))[
-            :GROUPS_SHOWN
-        ],
+        groups=groups[:GROUPS_SHOWN],
         task_types=TASK_TYPES,
         today=today_summary(
             session, user=user.username, overview=overview if where.status == "open" else None
