@@ -64,6 +64,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _ids_in(column: Any, chunk: Sequence[int]) -> sa.ColumnElement[bool]:
+    """``column IN (…)`` with the chunk's integers written into the statement: psycopg spent
+    more time converting 5,000 parameters a statement than PostgreSQL spent running it."""
+    ids: sa.BindParameter[list[int]] = sa.bindparam(
+        "ids", [int(i) for i in chunk], expanding=True, literal_execute=True
+    )
+    return column.in_(ids)
+
+
 def who(by: str) -> str:
     if not by.strip():
         raise ReviewError("say who decides (--by)")
@@ -80,7 +89,7 @@ def _stored(session: Session, task_ids: Iterable[int]) -> dict[int, _Task]:
     for chunk in chunks(wanted):
         rows = session.execute(
             sa.select(*columns, table.c.details, table.c.assigned_to).where(
-                table.c.task_id.in_(chunk)
+                _ids_in(table.c.task_id, chunk)
             )
         )
         for task_id, status, task_type, key, details, assigned in rows:
@@ -155,7 +164,7 @@ def _insert_decisions(session: Session, rows: list[dict[str, Any]]) -> list[int]
     for chunk in chunks(sorted({row["task_id"] for row in rows})):
         found = session.execute(
             sa.select(StewardDecision.task_id, StewardDecision.decision_id).where(
-                StewardDecision.task_id.in_(chunk),
+                _ids_in(StewardDecision.task_id, chunk),
                 StewardDecision.decided_at == first["decided_at"],
                 StewardDecision.decided_by == first["decided_by"],
             )
@@ -197,7 +206,7 @@ def _set_status(
     for chunk in chunks(sorted(set(task_ids))):
         changed = session.execute(
             sa.update(StewardTask)
-            .where(StewardTask.task_id.in_(chunk), status == was)
+            .where(_ids_in(StewardTask.task_id, chunk), status == was)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -255,7 +264,7 @@ def reopen(session: Session, task_ids: Sequence[int]) -> None:
     for chunk in chunks(sorted(set(task_ids))):
         session.execute(
             sa.update(StewardTask)
-            .where(StewardTask.task_id.in_(chunk), status == "pending")
+            .where(_ids_in(StewardTask.task_id, chunk), status == "pending")
             .values(status="open")
             .execution_options(synchronize_session=False)
         )
@@ -292,7 +301,7 @@ def assign_many(
     for chunk in chunks(sorted(set(task_ids))):
         session.execute(
             sa.update(StewardTask)
-            .where(StewardTask.task_id.in_(chunk))
+            .where(_ids_in(StewardTask.task_id, chunk))
             .values(assigned_to=assignee)
             .execution_options(synchronize_session=False)
         )
