@@ -44,7 +44,7 @@ from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
 from mdm.segments.rules import segment_sizes
 from mdm.settings import ProcessSettings
-from mdm.stewardship.tasks import task_key
+from mdm.stewardship.tasks import route_tasks, task_key
 from warehouse.db import create_warehouse_engine
 from warehouse.delta_state import previous_of, read_partial_state
 from warehouse.run_output import RunOutput
@@ -207,6 +207,20 @@ class _Before:
 def _say_waiting(wait_seconds: float, holder: str) -> None:
     """One line on stderr: a run that waits silently looks hung."""
     print(f"mdm: waiting up to {wait_seconds:g} s for {holder} to finish", file=sys.stderr)
+
+
+def routed_tasks(tasks: list[dict[str, Any]], enriched: EnrichResult) -> list[dict[str, Any]]:
+    """The run's tasks with due dates from priority, value tier and deadline, and compliance
+    follow-ups assigned to the customer's relationship manager (mdm.stewardship.tasks)."""
+    segments = enriched.segments
+    tiers = segments.loc[segments["segment_type"] == "value_tier"]
+    managers = enriched.customers.get("relationship_manager", pd.Series(dtype=object)).dropna()
+    return route_tasks(
+        tasks,
+        tiers=dict(zip(tiers["customer_id"], tiers["segment_value"], strict=True)),
+        managers={str(k): str(v) for k, v in managers.items()},
+        opened=dt.date.today(),
+    )
 
 
 def _read_state(
@@ -389,7 +403,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 customers=enriched.customers,
                 retired_customer_ids=deduped.retired_customer_ids,
                 segments=enriched.segments,
-                tasks=deduped.tasks + enriched.tasks,
+                tasks=routed_tasks(deduped.tasks + enriched.tasks, enriched),
                 alerts=enriched.alerts,
                 segments_as_of=as_of,
                 quarantined=quarantined,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from helpers.warehouse_io import read, run_into
+from sqlalchemy.orm import Session
 
 from flows.pipeline import RunSummary
 from mdm.channels.config import load_channels
 from mdm.segments.config import load_segment_rules
+from mdm.stewardship.actions import assign_tasks
 from mdm.testbed.generate import AS_OF, generate
 
 ALWAYS = {
@@ -69,6 +73,25 @@ def test_a_changed_threshold_moves_exactly_the_affected_customers(
         warehouse_url, "SELECT details FROM steward_task WHERE task_type = 'compliance'"
     )
     assert len(compliance) == first.tasks_by_type["compliance"]
+    # each follow-up goes to the manager who owns the customer (SPEC §5), due by its deadline
+    routed = read(
+        warehouse_url,
+        "SELECT t.task_id, t.assigned_to, t.due_on, t.rule, c.relationship_manager"
+        " FROM steward_task t JOIN customer c ON c.customer_id = t.customer_id"
+        " WHERE t.task_type = 'compliance'",
+    )
+    owned = routed[routed["relationship_manager"].notna()]
+    assert len(owned) > 0 and (owned["assigned_to"] == owned["relationship_manager"]).all()
+    assert routed.loc[routed["relationship_manager"].isna(), "assigned_to"].isna().all()
+    expired = routed[routed["rule"] == "risk_assessment_expired"]
+    assert len(expired) > 0
+    assert (pd.to_datetime(expired["due_on"]).dt.date == dt.date.today()).all()
+    # a steward gives one to someone else: the next run leaves that as it is
+    moved_task = int(owned["task_id"].iloc[0])
+    engine = sa.create_engine(warehouse_url)
+    with Session(engine) as session, session.begin():
+        assign_tasks(session, task_ids=[moved_task], to="team.compliance", by="zhao.lei")
+    engine.dispose()
 
     # gold now starts at 250,000: exactly the customers in [200,000, 250,000) move to silver
     changed_dir = tmp_path / "changed"
@@ -109,6 +132,8 @@ def test_a_changed_threshold_moves_exactly_the_affected_customers(
     )
     assert set(tiers_now["rule_version"]) == {new_version}
     assert second.tasks_opened == 0  # the same evidence never opens a task twice
+    kept = read(warehouse_url, f"SELECT assigned_to FROM steward_task WHERE task_id = {moved_task}")
+    assert kept["assigned_to"].tolist() == ["team.compliance"]
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -87,6 +87,9 @@ class Customer(CustomerFields, Base):
     __table_args__ = (
         Index("ix_customer_branch_code", "branch_code"),
         Index("ix_customer_relationship_manager", "relationship_manager"),
+        # a search by a whole phone or ID number is an exact match (migration 0010)
+        Index("ix_customer_mobile", "mobile"),
+        Index("ix_customer_id_number", "id_number"),
     )
 
     customer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -179,8 +182,10 @@ class StewardTask(Base):
         Index("ix_steward_task_channel", "status", "source_system", "created_at", "task_id"),
         # customer first, so a search by name or phone starts from the few customers it finds
         Index("ix_steward_task_customer", "customer_id", "status", "created_at"),
-        Index("ix_steward_task_rule", "status", "task_type", "rule"),
+        # the queue's first screen in one pass: by type and rule, overdue, due today (0010)
+        Index("ix_steward_task_summary", "status", "task_type", "rule", "due_on"),
         Index("ix_steward_task_assigned", "status", "assigned_to", "due_on"),
+        Index("ix_steward_task_due", "status", "due_on"),  # overdue and due today (0010)
     )
 
     task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -13,16 +13,18 @@ from sqlalchemy.orm import Session
 
 from mdm.stewardship import actions, approvals
 from mdm.stewardship.queue import (
+    DUE_WHEN,
     STATUSES,
     ReviewError,
     TaskFilter,
     channels_with_tasks,
     count_tasks,
-    counts_by_type,
     identifier_search,
     list_tasks,
     task_groups,
     task_ids,
+    task_overview,
+    today_summary,
 )
 from mdm.stewardship.tasks import PAIR_TASK_TYPES, TASK_TYPES
 from warehouse.models import Customer, StewardTask
@@ -79,6 +81,7 @@ def queue(
     branch: Annotated[str | None, Query(max_length=64)] = None,
     rm: Annotated[str | None, Query(max_length=100)] = None,
     assigned: Annotated[str | None, Query(max_length=100)] = None,
+    due: Annotated[str | None, Query(max_length=16)] = None,
 ) -> HTMLResponse:
     _audit_identifier_search(
         session, q or "", by=user.username, limit=request.app.state.search_limit
@@ -92,10 +95,27 @@ def queue(
         branch=branch or None,
         relationship_manager=rm or None,
         assigned_to=assigned or None,
+        due=due if due in DUE_WHEN else None,
     )
-    counts = counts_by_type(session, status=where.status)
-    narrowed = where.rule or where.branch or where.relationship_manager or where.assigned_to
-    if where.channel or where.search or narrowed:
+    # one pass for the counts per type, the groups and what is late (task_overview)
+    overview = task_overview(session, status=where.status)
+    counts = overview.counts_by_type()
+    narrowed = (
+        where.rule or where.branch or where.relationship_manager or where.assigned_to or where.due
+    )
+    owners = TaskFilter(
+        status=where.status,
+        branch=where.branch,
+        relationship_manager=where.relationship_manager,
+        assigned_to=where.assigned_to,
+    )
+    everyone = owners == TaskFilter(status=where.status)
+    groups = overview.groups if everyone else task_groups(session, where=owners)
+    if where == owners:  # the groups hold the answer: spare a second pass
+        total = sum(group.tasks for group in groups)
+    elif where in (TaskFilter(due="overdue"), TaskFilter(due="today")):  # so does the overview
+        total = overview.overdue if where.due == "overdue" else overview.due_today
+    elif where.channel or where.search or narrowed:
         total = count_tasks(session, where=where)
     else:  # the counts per type already hold the answer: spare a second pass over the index
         total = counts.get(where.task_type, 0) if where.task_type else sum(counts.values())
@@ -129,16 +149,12 @@ def queue(
         page=page,
         pages=max(1, math.ceil(total / PAGE_SIZE)),
         channels=channels_with_tasks(session, status=where.status),
-        groups=task_groups(
-            session,
-            where=TaskFilter(
-                status=where.status,
-                branch=where.branch,
-                relationship_manager=where.relationship_manager,
-                assigned_to=where.assigned_to,
-            ),
-        )[:GROUPS_SHOWN],
+        groups=groups[:GROUPS_SHOWN],
         task_types=TASK_TYPES,
+        today=today_summary(
+            session, user=user.username, overview=overview if where.status == "open" else None
+        ),
+        today_date=dt.date.today(),
         now=dt.datetime.now(dt.UTC),
     )
 

@@ -62,23 +62,28 @@ def list_command(
     branch: BranchOption = None,
     rm: ManagerOption = None,
     assigned: AssignedOption = None,
+    due: Annotated[
+        str | None, typer.Option("--due", help="overdue (past its due date) or today")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1)] = 50,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Tasks, oldest first."""
 
     def body() -> None:
-        from mdm.stewardship.queue import TaskFilter, count_tasks, list_tasks
+        from mdm.stewardship.queue import DUE_WHEN, TaskFilter, count_tasks, list_tasks
 
-        where = TaskFilter(task_type, status, None, search, rule, branch, rm, assigned)
+        if due is not None and due not in DUE_WHEN:
+            raise MdmError(f"--due takes {' or '.join(DUE_WHEN)}, not '{due}'")
+        where = TaskFilter(task_type, status, None, search, rule, branch, rm, assigned, due)
         with warehouse_session(warehouse, write=True) as session:
             total = count_tasks(session, where=where)
             for task in list_tasks(session, where=where, limit=limit):
                 summary = json.dumps(masked(_summary(task.details)), ensure_ascii=False)
-                due = f"{task.due_on:%Y-%m-%d}" if task.due_on else "-"
+                due_text = f"{task.due_on:%Y-%m-%d}" if task.due_on else "-"
                 typer.echo(
                     f"{task.task_id:>7}  {task.task_type:<14} p{task.priority}  "
-                    f"{task.customer_id or '-':<10}  {task.created_at:%Y-%m-%d}  due {due}  "
+                    f"{task.customer_id or '-':<10}  {task.created_at:%Y-%m-%d}  due {due_text}  "
                     f"{task.assigned_to or '-'}  {summary}"
                 )
             typer.echo(f"{total:,} {status} task(s)")

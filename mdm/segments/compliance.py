@@ -67,6 +67,10 @@ def compliance_tasks(
                     "message": f"risk assessment is {int(assessed_days[i])} days old "
                     f"(valid for {valid_days})",
                     "risk_assessed_on": on,
+                    # the last valid day: the follow-up is due by then (already passed)
+                    "deadline": (
+                        pd.Timestamp(assessed_on[i]).date() + dt.timedelta(days=valid_days)
+                    ).isoformat(),
                     "age_days": int(assessed_days[i]),
                     "valid_days": valid_days,
                     "checked_on": as_of.isoformat(),

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from mdm.customer_ids import format_customer_id
 from mdm.matching.survive import survive
 from mdm.schema import GOLDEN_FIELDS, split_record_key
+from mdm.stewardship import bulk
 from mdm.stewardship.queue import (
     ReviewError,
     customer_records,
@@ -150,24 +151,9 @@ def dismiss(session: Session, *, task_id: int, by: str, reason: str) -> StewardD
 def assign_tasks(
     session: Session, *, task_ids: Sequence[int], to: str, by: str, reason: str | None = None
 ) -> int:
-    """Give tasks to a user or a team (``to``; empty: nobody), each assignment audited."""
-    assignee = to.strip() or None
-    for task_id in task_ids:
-        task = get_task(session, task_id=task_id)
-        before = task.assigned_to
-        task.assigned_to = assignee
-        record_decision(
-            session,
-            action="assign_task",
-            by=by,
-            task=task,
-            subject={"task_id": task_id},
-            before={"assigned_to": before},
-            after={"assigned_to": assignee},
-            reason=reason,
-            status=None,
-        )
-    return len(task_ids)
+    """Give tasks to a user or a team (``to``; empty: nobody), each assignment audited
+    (written set-wise: mdm/stewardship/bulk.py)."""
+    return bulk.assign_many(session, task_ids=task_ids, to=to, by=by, reason=reason)
 
 
 def parse_value(field: str, text: str) -> Any:

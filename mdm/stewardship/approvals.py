@@ -8,13 +8,15 @@ approves it (the change is then applied as the maker's decision, and `approve_ch
 the approval) or rejects it (`reject_change`; the tasks are open again). The maker can do
 neither.
 
-`decide` and `decide_many` are the one door the CLI and the workbench go through.
+`decide` and `decide_many` are the one door the CLI and the workbench go through. Confirm,
+not-a-match and dismiss of many tasks, and the approval of a bulk, are written set-wise
+(mdm/stewardship/bulk.py): each task keeps its own audited decision.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +24,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mdm.settings import ProcessSettings
-from mdm.stewardship import actions
+from mdm.stewardship import actions, bulk
+from mdm.stewardship.bulk import DecisionError as DecisionError  # decide_many raises it
 from mdm.stewardship.queue import ReviewError, get_customer, get_task
 from mdm.stewardship.tasks import PAIR_TASK_TYPES
-from warehouse.models import CustomerSegment, PendingChange, StewardDecision
+from warehouse.load.chunks import chunks
+from warehouse.models import CustomerSegment, PendingChange, StewardDecision, StewardTask
 
 # a steward's decision as the CLI and the workbench name it, to the action it runs
 ACTIONS = (
@@ -64,19 +68,11 @@ class Request:
     records: tuple[str, ...] = ()
 
 
-class DecisionError(ReviewError):
-    """One decision of many cannot be made; ``index`` says which (from 0)."""
-
-    def __init__(self, index: int, error: ReviewError) -> None:
-        super().__init__(str(error))
-        self.index = index
-
-
 @dataclass(frozen=True)
 class Outcome:
     """Applied decisions, or the pending change that waits for a checker."""
 
-    decisions: list[StewardDecision]
+    decisions: list[StewardDecision | bulk.WrittenDecision]
     pending: PendingChange | None = None
 
 
@@ -149,6 +145,84 @@ def why_approval(session: Session, rules: FourEyes, request: Request) -> str | N
     return ", ".join(high) or None
 
 
+def _high_tier_customers(session: Session, rules: FourEyes, customers: set[str]) -> set[str]:
+    """Those of ``customers`` in a tier whose changes need a checker, a chunk at a time."""
+    high: set[str] = set()
+    for chunk in chunks(sorted(customers)):
+        high.update(
+            session.execute(
+                sa.select(CustomerSegment.customer_id).where(
+                    CustomerSegment.segment_type == "value_tier",
+                    CustomerSegment.segment_value.in_(sorted(rules.tiers)),
+                    CustomerSegment.customer_id.in_(chunk),
+                )
+            ).scalars()
+        )
+    return high
+
+
+def _set_wise(session: Session, rules: FourEyes, requests: Sequence[Request]) -> list[bool]:
+    """Which requests the set-wise path applies: confirm, not-a-match and dismiss that need
+    no checker. Through `decide` go a confirmation touching a high-tier customer and every
+    verdict on an audited merge (whose "not the same" splits a customer, as `why_approval`
+    weighs)."""
+    pairs = [r for r in requests if r.action in ("confirm_match", "not_a_match")]
+    high: set[str] = set()
+    sides: dict[int, list[str]] = {}
+    audited: set[int] = set()
+    table = StewardTask.__table__
+    for chunk in chunks([r.task_id for r in pairs]):
+        for task_id, task_type, details in session.execute(
+            sa.select(table.c.task_id, table.c.task_type, table.c.details).where(
+                table.c.task_id.in_(chunk)
+            )
+        ):
+            if task_type == "merge_audit":
+                audited.add(task_id)
+            details = details or {}
+            sides[task_id] = [
+                c for c in (details.get("left_customer_id"), details.get("right_customer_id")) if c
+            ]
+    if rules.tiers and any(r.action == "confirm_match" for r in pairs):
+        high = _high_tier_customers(session, rules, {c for cs in sides.values() for c in cs})
+    return [
+        r.action in bulk.FAST_ACTIONS
+        and r.task_id not in audited
+        and not (r.action == "confirm_match" and any(c in high for c in sides.get(r.task_id, [])))
+        for r in requests
+    ]
+
+
+def _runs(fast: Sequence[bool]) -> Iterator[tuple[bool, list[int]]]:
+    """The requests' places in runs of the same path, in order (a later decision about the
+    same pair must stay later)."""
+    start = 0
+    for end in range(1, len(fast) + 1):
+        if end == len(fast) or fast[end] != fast[start]:
+            yield fast[start], list(range(start, end))
+            start = end
+
+
+def _apply_all(
+    session: Session, requests: Sequence[Request], *, by: str
+) -> list[StewardDecision | bulk.WrittenDecision]:
+    """Apply every request as its maker's decision: confirm, not-a-match and dismiss
+    set-wise, the others one at a time, in order."""
+    decisions: list[StewardDecision | bulk.WrittenDecision] = []
+    fast = [r.action in bulk.FAST_ACTIONS for r in requests]
+    for set_wise, places in _runs(fast):
+        if set_wise:
+            chosen = [requests[i] for i in places]
+            decisions += bulk.apply_many(session, chosen, by=by, indexes=places)
+            continue
+        for index in places:
+            try:
+                decisions.append(apply(session, requests[index], by=by))
+            except ReviewError as exc:
+                raise DecisionError(index, exc) from exc
+    return decisions
+
+
 def apply(session: Session, request: Request, *, by: str) -> StewardDecision:
     """Run the action; every check and the audit are the action's own."""
     task = get_task(session, task_id=request.task_id)
@@ -178,11 +252,18 @@ def apply(session: Session, request: Request, *, by: str) -> StewardDecision:
 def _propose(
     session: Session, action: str, requests: Sequence[Request], *, by: str, because: str
 ) -> PendingChange:
-    for index, request in enumerate(requests):
-        try:
-            _check(session, request)
-        except ReviewError as exc:
-            raise DecisionError(index, exc) from exc
+    fast = [r.action in bulk.FAST_ACTIONS for r in requests]
+    pending_after = dict.fromkeys(bulk.FAST_ACTIONS, "pending")
+    for set_wise, places in _runs(fast):
+        if set_wise:
+            chosen = [requests[i] for i in places]
+            bulk.check(session, chosen, indexes=places, status_after=pending_after)
+            continue
+        for index in places:
+            try:
+                _check(session, requests[index])
+            except ReviewError as exc:
+                raise DecisionError(index, exc) from exc
     single = requests[0] if len(requests) == 1 else None
     customers = _customers(session, single) if single else []
     change = PendingChange(
@@ -198,8 +279,7 @@ def _propose(
     )
     session.add(change)
     session.flush()
-    for request in requests:
-        get_task(session, task_id=request.task_id).status = "pending"
+    bulk.hold(session, [r.task_id for r in requests])
     actions.record_decision(
         session,
         action="propose_change",
@@ -229,14 +309,20 @@ def decide_many(
     if len(requests) > rules.bulk:
         because = f"bulk of {len(requests)} decisions (more than {rules.bulk})"
         return Outcome([], _propose(session, "bulk", requests, by=by, because=because))
-    decisions, pending = [], None
-    for index, request in enumerate(requests):
-        try:
-            outcome = decide(session, request, by=by, rules=rules)
-        except ReviewError as exc:
-            raise DecisionError(index, exc) from exc
-        decisions += outcome.decisions
-        pending = outcome.pending or pending
+    decisions: list[StewardDecision | bulk.WrittenDecision] = []
+    pending = None
+    for set_wise, places in _runs(_set_wise(session, rules, requests)):
+        if set_wise:
+            chosen = [requests[i] for i in places]
+            decisions += bulk.apply_many(session, chosen, by=by, indexes=places)
+            continue
+        for index in places:
+            try:
+                outcome = decide(session, requests[index], by=by, rules=rules)
+            except ReviewError as exc:
+                raise DecisionError(index, exc) from exc
+            decisions += outcome.decisions
+            pending = outcome.pending or pending
     return Outcome(decisions, pending)
 
 
@@ -256,20 +342,15 @@ def _pending(session: Session, change_id: int, by: str) -> PendingChange:
 
 
 def _reopen(session: Session, change: PendingChange) -> None:
-    for task_id in change.task_ids:
-        task = get_task(session, task_id=task_id)
-        if task.status == "pending":
-            task.status = "open"
+    bulk.reopen(session, change.task_ids)
 
 
 def approve(session: Session, *, change_id: int, by: str, reason: str | None = None) -> Outcome:
     """A second steward approves: the change is applied as its maker's decisions."""
     change = _pending(session, change_id, by)
     _reopen(session, change)
-    decisions = [
-        apply(session, _request(arguments), by=change.requested_by)
-        for arguments in change.arguments["decisions"]
-    ]
+    requests = [_request(arguments) for arguments in change.arguments["decisions"]]
+    decisions = _apply_all(session, requests, by=change.requested_by)
     _checked(session, change, "approved", by=by, reason=reason)
     actions.record_decision(
         session,
