@@ -210,6 +210,23 @@ def test_the_first_screen_says_what_is_late_due_today_and_ones_own(url: str) -> 
         page = client.get("/").text
         assert f"{today.overdue:,} overdue" in page and f"{today.due_today:,} due today" in page
         assert f"your work: {today.mine:,}" in page
-        overdue = client.get("/?due=overdue&type=conflict").text
-        assert "tasks past their due date" in overdue and 'id="bulk"' not in overdue
+        overdue = client.get("/?due=overdue&type=conflict&channel=app").text
+        assert "tasks past their due date" in overdue and 'id="bulk"' in overdue
+        assert 'name="channel" value="app"' in overdue and 'name="due" value="overdue"' in overdue
+        assert 'id="bulk"' not in client.get("/?type=conflict&q=王伟").text  # a search: no bulk
+        shown = TaskFilter(task_type="conflict", channel="app", due="overdue")
+        with Session(app.state.engine) as session:
+            selected = count_tasks(session, where=shown)
+        csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+        form = {"csrf_token": csrf, "action": "dismiss", "reason": "stale", "task_type": "conflict"}
+        done = client.post("/bulk", data={**form, "channel": "app", "due": "overdue"})
+        assert done.status_code in (200, 303)
+        # the bulk acts on exactly the tasks the page showed, not every overdue conflict
+        dismissed = count(url, "SELECT count(*) FROM steward_task WHERE status = 'dismissed'")
+        assert (
+            0
+            < dismissed
+            == selected
+            < count(url, "SELECT count(*) FROM steward_task WHERE task_type = 'conflict'")
+        )
     app.state.engine.dispose()

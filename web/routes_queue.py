@@ -173,6 +173,8 @@ def bulk(
     branch: Annotated[str, Form()] = "",
     rm: Annotated[str, Form()] = "",
     assigned: Annotated[str, Form()] = "",
+    channel: Annotated[str, Form()] = "",
+    due: Annotated[str, Form()] = "",
 ) -> Response:
     """Decide every open task of the filtered set, each audited on its own; a set over
     MDM_FOUR_EYES_BULK waits for a second steward (the Approvals page)."""
@@ -184,7 +186,11 @@ def bulk(
         branch=branch or None,
         relationship_manager=rm or None,
         assigned_to=assigned or None,
+        channel=channel or None,
+        due=due if due in DUE_WHEN else None,
     )
+    if due and where.due is None:
+        raise ReviewError(f"unknown due filter '{due}': overdue or today")
     if where == TaskFilter():
         raise ReviewError("a bulk action needs a filter: a type, rule, branch or manager")
     requests = [
