@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from flows.artifacts import publish_run_outputs, quarantine_reasons
+from flows.collector import young_collections_only
 from flows.dask import dask_scheduler, on_dask
 from flows.dedupe import dedupe_flow
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
@@ -247,7 +248,7 @@ def _all_records(batches: list[ChannelBatch]) -> pd.DataFrame:
 
 
 def _run(settings: RunSettings) -> RunSummary:
-    with dask_scheduler(settings.dask_address) as scheduler:
+    with young_collections_only(), dask_scheduler(settings.dask_address) as scheduler:
         return _run_on(settings, scheduler)
 
 
