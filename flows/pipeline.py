@@ -177,13 +177,13 @@ def pipeline_flow(settings: RunSettings) -> RunSummary:
 
 
 def _transaction_feeds(config: ChannelsConfig) -> list[TransactionFeed]:
-    """Read every transactions feed with the channel reader; enrich parses and links them."""
+    """Read and parse every transactions feed with the channel reader; enrich links them."""
     feeds = []
     for channel in config.transactions:
         batch = ingest_channel(config, channel)
         assert channel.ref_channel is not None  # checked by load_channels
         feeds.append(
-            TransactionFeed(channel.name, channel.ref_channel, batch.records, batch.rejects)
+            TransactionFeed.parse(channel.name, channel.ref_channel, batch.records, batch.rejects)
         )
     return feeds
 
@@ -305,7 +305,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 quarantine_reasons=quarantine_reasons(quarantined),
                 files={batch.channel: batch.file_hashes for batch in batches},
                 repeated_files=before.repeated_files,
-                transactions_read={f.channel: len(f.mapped) + len(f.rejects) for f in feeds},
+                transactions_read={f.channel: f.rows_read for f in feeds},
                 transactions_linked=enriched.transactions_linked,
                 customers_total=len(deduped.customers),
                 merges=deduped.merges,
