@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from flows.artifacts import publish_run_outputs, quarantine_reasons
+from flows.collector import young_collections_only
 from flows.dask import dask_scheduler, on_dask
 from flows.dedupe import dedupe_flow, incremental
 from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
@@ -184,13 +185,13 @@ def pipeline_flow(settings: RunSettings) -> RunSummary:
 
 
 def _transaction_feeds(config: ChannelsConfig) -> list[TransactionFeed]:
-    """Read every transactions feed with the channel reader; enrich parses and links them."""
+    """Read and parse every transactions feed with the channel reader; enrich links them."""
     feeds = []
     for channel in config.transactions:
         batch = ingest_channel(config, channel)
         assert channel.ref_channel is not None  # checked by load_channels
         feeds.append(
-            TransactionFeed(channel.name, channel.ref_channel, batch.records, batch.rejects)
+            TransactionFeed.parse(channel.name, channel.ref_channel, batch.records, batch.rejects)
         )
     return feeds
 
@@ -232,7 +233,7 @@ def _read_state(
     """Only the delta's neighbourhood when the run will be incremental (warehouse/delta_state.py),
     else everything. A run that brings transactions reads everything: its feed may name any
     customer, whose transaction fields and segments it then changes."""
-    if not any(len(feed.mapped) for feed in feeds):
+    if not any(len(feed.parsed) for feed in feeds):  # parsed rows may name any customer
         partial = read_partial_state(
             session,
             run_records,
@@ -321,7 +322,7 @@ def audit_rows(audit: AuditSample | None) -> list[dict[str, Any]]:
 
 
 def _run(settings: RunSettings) -> RunSummary:
-    with dask_scheduler(settings.dask_address) as scheduler:
+    with young_collections_only(), dask_scheduler(settings.dask_address) as scheduler:
         return _run_on(settings, scheduler)
 
 
@@ -382,7 +383,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 quarantine_reasons=quarantine_reasons(quarantined),
                 files={batch.channel: batch.file_hashes for batch in batches},
                 repeated_files=before.repeated_files,
-                transactions_read={f.channel: len(f.mapped) + len(f.rejects) for f in feeds},
+                transactions_read={f.channel: f.rows_read for f in feeds},
                 transactions_linked=enriched.transactions_linked,
                 customers_total=deduped.customers_total,
                 merges=deduped.merges,

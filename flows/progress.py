@@ -26,7 +26,7 @@ def stage_counts(stage: str, result: Any) -> str:
         rejected = sum(_rows(batch.rejects) for batch in result)
         return f"{read:,} rows read from {len(result)} channels, {rejected:,} unreadable"
     if stage == "transactions":
-        read = sum(_rows(feed.mapped) + _rows(feed.rejects) for feed in result)
+        read = sum(feed.rows_read for feed in result)
         return f"{read:,} transactions read from {len(result)} feeds"
     if stage == "validate":
         return f"{_rows(result.valid):,} valid, {_rows(result.quarantined):,} quarantined"

@@ -85,3 +85,51 @@ def test_a_refused_row_is_sqlalchemys_error_and_nothing_lands(warehouse_url: str
         assert session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 0
         assert session.scalar(sa.select(sa.func.count()).select_from(CustomerSegment)) == 0
     engine.dispose()
+
+
+def test_a_first_load_reads_no_stored_rows_and_finds_the_same(warehouse_url: str) -> None:
+    from warehouse.load.chunks import holds_rows, stored_by_record_id
+    from warehouse.models import CustomerXref
+
+    engine = create_warehouse_engine(warehouse_url)
+    migrate(engine)
+    ids = ["R1", "R2"]
+    try:
+        with Session(engine) as session, session.begin():
+            assert not holds_rows(session, CustomerXref)
+            statements: list[str] = []
+            sa.event.listen(
+                session.connection(),
+                "before_cursor_execute",
+                lambda *args: statements.append(args[2]),
+            )
+            skipped = stored_by_record_id(
+                session,
+                CustomerXref,
+                ["customer_id", "match_score"],
+                system="app",
+                record_ids=ids,
+                table_was_empty=True,
+            )
+            assert statements == []  # no lookup
+            looked_up = stored_by_record_id(
+                session, CustomerXref, ["customer_id", "match_score"], system="app", record_ids=ids
+            )
+            pd.testing.assert_frame_equal(skipped, looked_up)
+            assert skipped["customer_id"].isna().all()
+            insert_columns(session, Customer, customer_columns(["C1"]))
+            insert_columns(
+                session,
+                CustomerXref,
+                {
+                    "source_system": ["app"],
+                    "source_record_id": ["R2"],
+                    "customer_id": ["C1"],
+                    "match_score": [1.0],
+                    "matched_at": [NOW],
+                    "run_id": ["run"],
+                },
+            )
+            assert holds_rows(session, CustomerXref)
+    finally:
+        engine.dispose()

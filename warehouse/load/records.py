@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 
 from mdm.matching.keys import to_bytes
 from warehouse.load.bulk import boxed_values, column_values, json_text
-from warehouse.load.chunks import record_key_chunks, replace_by_record_id, stored_by_record_id
+from warehouse.load.chunks import (
+    holds_rows,
+    record_key_chunks,
+    replace_by_record_id,
+    stored_by_record_id,
+)
 from warehouse.models import CustomerXref, SourceRecord
 from warehouse.run_output import RunOutput
 from warehouse.state import STORED_RECORD_FIELDS
@@ -25,10 +30,16 @@ def write_source_records(session: Session, output: RunOutput, now: dt.datetime) 
     unchanged keeps its row as stored, ingested_at and last_run_id included: rewriting it would
     make the load cost the size of the delivery rather than of what changed."""
     records = output.records
+    first_load = not holds_rows(session, SourceRecord)
     for system, positions, record_ids in record_key_chunks(records.index):
         chunk = records.iloc[positions]
         stored = stored_by_record_id(
-            session, SourceRecord, ["raw_hash"], system=system, record_ids=record_ids
+            session,
+            SourceRecord,
+            ["raw_hash"],
+            system=system,
+            record_ids=record_ids,
+            table_was_empty=first_load,
         )
         changed = stored["raw_hash"].to_numpy() != chunk["raw_hash"].to_numpy()
         known = stored["raw_hash"].notna().to_numpy()
@@ -133,6 +144,7 @@ def write_xref(session: Session, output: RunOutput, now: dt.datetime) -> None:
     """Store the records whose customer or match score changed, and the new ones; the others
     keep their row as stored, matched_at and run_id included."""
     xref = output.xref
+    first_load = not holds_rows(session, CustomerXref)
     for system, positions, record_ids in record_key_chunks(xref.index):
         chunk = xref.iloc[positions]
         stored = stored_by_record_id(
@@ -141,6 +153,7 @@ def write_xref(session: Session, output: RunOutput, now: dt.datetime) -> None:
             ["customer_id", "match_score"],
             system=system,
             record_ids=record_ids,
+            table_was_empty=first_load,
         )
         # a record the warehouse lacks has a null stored customer, so it counts as moved
         moved = stored["customer_id"].to_numpy() != chunk["customer_id"].to_numpy()
