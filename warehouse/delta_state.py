@@ -31,7 +31,6 @@ from warehouse.models import (
     Customer,
     CustomerSegment,
     CustomerXref,
-    PipelineRun,
     RecordMatchKey,
     SourceRecord,
     TermFrequency,
@@ -43,6 +42,7 @@ from warehouse.state import (
     _pair_decisions,
     _pair_records_decided_since,
     field_overrides,
+    last_successful_run,
     next_customer_number,
     read_customers,
     records_from_json,
@@ -64,13 +64,7 @@ def read_partial_state(
     if total == 0 or indexed != total:
         return None
     brought = _stored_run_records(session, run_records.index)
-    last_success = session.execute(
-        sa.select(PipelineRun.match_parameters, PipelineRun.started_at)
-        .where(PipelineRun.status == "success")
-        .order_by(PipelineRun.finished_at.desc())
-        .limit(1)
-    ).first()
-    parameters, last_start = last_success if last_success is not None else (None, None)
+    parameters, last_start = last_successful_run(session)
     must, cannot = _pair_decisions(session)
     newly_decided = _pair_records_decided_since(session, last_start)
     stored_hash = brought["raw_hash"].reindex(run_records.index).to_numpy()

@@ -118,13 +118,7 @@ def read_state(session: Session) -> WarehouseState:
     xref.index = records.index if xref_keys.equals(records.index) else xref_keys
     # Categorical: a run compares customer ids by code instead of hashing a million strings.
     customer_of = xref["customer_id"].astype(object).astype("category")
-    last_success = session.execute(
-        sa.select(PipelineRun.match_parameters, PipelineRun.started_at)
-        .where(PipelineRun.status == "success")
-        .order_by(PipelineRun.finished_at.desc())
-        .limit(1)
-    ).first()
-    parameters, last_start = last_success if last_success is not None else (None, None)
+    parameters, last_start = last_successful_run(session)
     customers = read_customers(session)
     must, cannot = _pair_decisions(session)
     return WarehouseState(
@@ -217,6 +211,18 @@ def _pair_decisions(session: Session) -> tuple[list[tuple[str, str]], list[tuple
     must = [pair for pair, action in latest.items() if action == "confirm_match"]
     cannot = [pair for pair, action in latest.items() if action == "not_a_match"]
     return must, cannot
+
+
+def last_successful_run(session: Session) -> tuple[dict[str, Any] | None, dt.datetime | None]:
+    """The fitted model and start of the last run that succeeded (None, None before any): an
+    incremental run reuses the model and looks for pair decisions made since that start."""
+    row = session.execute(
+        sa.select(PipelineRun.match_parameters, PipelineRun.started_at)
+        .where(PipelineRun.status == "success")
+        .order_by(PipelineRun.finished_at.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def _pair_records_decided_since(session: Session, since: dt.datetime | None) -> list[str]:

@@ -17,32 +17,46 @@ from mdm.schema import split_record_key
 from mdm.stewardship.tasks import new_task
 
 
+def _pair_task(
+    task_type: str,
+    row: Any,
+    why: Any,
+    customer_of: pd.Series,
+    *,
+    priority: int,
+    digits: int,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A task about two records: `left` and `right` (downstream tools read those keys), their
+    customers, the score, and the comparison parts a steward's explanation is built from."""
+    left, right = row.left_key, row.right_key
+    return new_task(
+        task_type,
+        key=(left, right),
+        priority=priority,
+        customer_id=customer_of[left],
+        source_system=split_record_key(left)[0],
+        details={
+            "left": left,
+            "right": right,
+            "left_customer_id": customer_of[left],
+            "right_customer_id": customer_of[right],
+            "match_probability": round(float(row.match_probability), digits),
+            "match_weight": round(float(row.match_weight), 3),
+            **extra,
+            "parts": why,
+        },
+    )
+
+
 def possible_match_tasks(result: MatchResult, customer_of: pd.Series) -> list[dict[str, Any]]:
     """A task per pair scored between the thresholds whose records ended in different customers."""
     possible = result.pairs[result.pairs["decision"] == "possible"]
     parts = result.parts(possible)
-    tasks = []
-    for row, why in zip(possible.itertuples(index=False), parts, strict=True):
-        left, right = row.left_key, row.right_key
-        tasks.append(
-            new_task(
-                "possible_match",
-                key=(left, right),
-                priority=2,
-                customer_id=customer_of[left],
-                source_system=split_record_key(left)[0],
-                details={
-                    "left": left,
-                    "right": right,
-                    "left_customer_id": customer_of[left],
-                    "right_customer_id": customer_of[right],
-                    "match_probability": round(float(row.match_probability), 4),
-                    "match_weight": round(float(row.match_weight), 3),
-                    "parts": why,
-                },
-            )
-        )
-    return tasks
+    return [
+        _pair_task("possible_match", row, why, customer_of, priority=2, digits=4)
+        for row, why in zip(possible.itertuples(index=False), parts, strict=True)
+    ]
 
 
 def merge_audit_tasks(
@@ -52,29 +66,10 @@ def merge_audit_tasks(
     one person (mdm/matching/audit.py). Not-the-same becomes a cannot-link, so the next run
     splits them."""
     parts = result.parts(result.pairs.loc[sample.pairs.index])
-    tasks = []
-    for row, why in zip(sample.pairs.itertuples(index=False), parts, strict=True):
-        left, right = row.left_key, row.right_key
-        tasks.append(
-            new_task(
-                "merge_audit",
-                key=(left, right),
-                priority=3,
-                customer_id=customer_of[left],
-                source_system=split_record_key(left)[0],
-                details={
-                    "left": left,
-                    "right": right,
-                    "left_customer_id": customer_of[left],
-                    "right_customer_id": customer_of[right],
-                    "match_probability": round(float(row.match_probability), 6),
-                    "match_weight": round(float(row.match_weight), 3),
-                    "band": int(row.band),
-                    "parts": why,
-                },
-            )
-        )
-    return tasks
+    return [
+        _pair_task("merge_audit", row, why, customer_of, priority=3, digits=6, band=int(row.band))
+        for row, why in zip(sample.pairs.itertuples(index=False), parts, strict=True)
+    ]
 
 
 def _json_value(value: Any) -> Any:
