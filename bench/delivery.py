@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +53,21 @@ def split_delivery(generated: Path, into: Path, size: int, seed: int = 0) -> tup
             (base / channel["path"]).write_bytes(source.read_bytes())
             continue
         ids = held.get(name, set())
-        _copy_rows(source, base / channel["path"], channel, lambda i, ids=ids: i not in ids)
-        _copy_rows(source, delivery / channel["path"], channel, lambda i, ids=ids: i in ids)
+        copy_rows(source, base / channel["path"], channel, _outside(ids))
+        copy_rows(source, delivery / channel["path"], channel, ids.__contains__)
     truth.drop(chosen.index).to_csv(base / "truth.csv", index=False)
     return base, delivery
 
 
-def _copy_rows(source: Path, target: Path, channel: dict[str, Any], keep: Any) -> None:
-    """The rows of a channel file whose record id `keep` accepts, in the file's own format."""
+def _outside(ids: set[str]) -> Callable[[str], bool]:
+    return lambda record_id: record_id not in ids
+
+
+def copy_rows(
+    source: Path, target: Path, channel: dict[str, Any], keep: Callable[[str], bool]
+) -> None:
+    """The rows of a channel file whose record id `keep` accepts, in the file's own format
+    (also how the tests split a generated folder into deliveries)."""
     record_id = channel["record_id"]
     if channel["format"] == "csv":
         encoding = channel.get("encoding", "utf-8")

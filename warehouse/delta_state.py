@@ -37,6 +37,7 @@ from warehouse.models import (
     record_match_key,
 )
 from warehouse.state import (
+    XREF_READ,
     PartialRead,
     WarehouseState,
     _pair_decisions,
@@ -237,18 +238,10 @@ def _members(session: Session, customer_ids: Sequence[str]) -> pd.DataFrame:
     rows: list[Any] = []
     for chunk in chunks(list(customer_ids)):
         rows.extend(
-            session.execute(
-                sa.select(
-                    CustomerXref.source_system,
-                    CustomerXref.source_record_id,
-                    CustomerXref.customer_id,
-                    CustomerXref.match_score,
-                ).where(CustomerXref.customer_id.in_(chunk))
-            ).all()
+            session.execute(sa.select(*XREF_READ).where(CustomerXref.customer_id.in_(chunk))).all()
         )
-    xref = pd.DataFrame(
-        rows, columns=["source_system", "source_record_id", "customer_id", "match_score"]
-    ).sort_values(["source_system", "source_record_id"])
+    xref = pd.DataFrame(rows, columns=[column.key for column in XREF_READ])
+    xref = xref.sort_values(["source_system", "source_record_id"])
     xref.index = record_key_index(xref["source_system"], xref["source_record_id"])
     return xref[["customer_id", "match_score"]]
 

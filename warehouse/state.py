@@ -87,6 +87,15 @@ class PartialRead:
     delta: pd.Index  # the run's new and changed records and the newly decided ones
 
 
+# What a run reads of customer_xref: each record's customer and the score that put it there.
+XREF_READ = (
+    CustomerXref.source_system,
+    CustomerXref.source_record_id,
+    CustomerXref.customer_id,
+    CustomerXref.match_score,
+)
+
+
 def read_state(session: Session) -> WarehouseState:
     """Everything a full run needs from the warehouse."""
     # JSON as text, parsed by orjson: SQLAlchemy's JSON type runs the standard library's
@@ -105,14 +114,11 @@ def read_state(session: Session) -> WarehouseState:
         match_keys.iloc[np.flatnonzero(stale)] = record_keys(records.loc[stale]).to_numpy()
     xref = pd.DataFrame(
         session.execute(
-            sa.select(
-                CustomerXref.source_system,
-                CustomerXref.source_record_id,
-                CustomerXref.customer_id,
-                CustomerXref.match_score,
-            ).order_by(CustomerXref.source_system, CustomerXref.source_record_id)
+            sa.select(*XREF_READ).order_by(
+                CustomerXref.source_system, CustomerXref.source_record_id
+            )
         ).all(),
-        columns=["source_system", "source_record_id", "customer_id", "match_score"],
+        columns=[column.key for column in XREF_READ],
     )
     xref_keys = record_key_index(xref["source_system"], xref["source_record_id"])
     xref.index = records.index if xref_keys.equals(records.index) else xref_keys

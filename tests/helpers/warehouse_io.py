@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 import yaml
 
+from bench.delivery import copy_rows
 from flows.pipeline import RunSettings, RunSummary, run_pipeline
 
 
@@ -78,29 +76,6 @@ def split_by_person(generated: Path, into: Path, share: float) -> tuple[Path, Pa
         rows.to_csv(folder / "truth.csv", index=False)
         for name, channel in channels.items():
             keep = set(rows.loc[rows["source_system"] == name, "source_record_id"])
-            _copy_rows(generated / channel["path"], folder / channel["path"], channel, keep)
+            target = folder / channel["path"]
+            copy_rows(generated / channel["path"], target, channel, keep.__contains__)
     return folders
-
-
-def _copy_rows(source: Path, target: Path, channel: dict[str, Any], keep: set[str]) -> None:
-    record_id = channel["record_id"]
-    if channel["format"] == "csv":
-        encoding = channel.get("encoding", "utf-8")
-        rows = list(csv.reader(io.StringIO(source.read_bytes().decode(encoding), newline="")))
-        at = rows[0].index(record_id)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerows([rows[0], *(row for row in rows[1:] if row[at] in keep)])
-        target.write_bytes(out.getvalue().encode(encoding))
-    elif channel["format"] == "jsonl":
-        lines = source.read_text(encoding="utf-8").splitlines()
-        kept = [line for line in lines if str(json.loads(line)[record_id]) in keep]
-        target.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-    else:
-        sheet = openpyxl.load_workbook(source).active
-        rows_in = list(sheet.iter_rows(values_only=True))
-        at = rows_in[0].index(record_id)
-        book = openpyxl.Workbook()
-        for row in [rows_in[0], *(r for r in rows_in[1:] if str(r[at]) in keep)]:
-            book.active.append(row)
-        book.save(target)
