@@ -23,7 +23,7 @@ import pandas as pd
 
 from mdm.segments.config import SegmentRules
 from mdm.segments.profile import ages, build_profile, empty_activity
-from mdm.segments.rules import SEGMENT_COLUMNS, _campaign, campaigns
+from mdm.segments.rules import SEGMENT_COLUMNS, _campaign, campaigns, quadrant_of
 
 AGE_BAND_LISTS = ("wealth_products", "bond_funds", "bancassurance")
 # Segment types whose value the date alone moves (the refresh recomputes these only).
@@ -130,15 +130,7 @@ def _quadrants(
         return ((age >= config.prime_age_min) & (age <= config.prime_age_max)).astype(int)
 
     points = stored["score"].to_numpy(dtype=float) - prime(then) + prime(now)
-    high_value = profile.loc[stored.index, "aum"].to_numpy(dtype=float) >= (
-        config.high_value_min_aum_cny
-    )
-    high_potential = points >= config.high_potential_min_points
-    values = np.select(
-        [high_value & high_potential, high_potential, high_value],
-        ["core", "growth", "stable"],
-        default="basic",
-    ).astype(object)
+    values = quadrant_of(profile.loc[stored.index, "aum"].to_numpy(dtype=float), points, config)
     return pd.DataFrame(
         {
             "customer_id": stored.index.to_numpy(dtype=object),

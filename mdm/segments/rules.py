@@ -99,15 +99,21 @@ def potential_points(profile: pd.DataFrame, rules: QuadrantRules) -> np.ndarray:
 def value_quadrant(profile: pd.DataFrame, rules: QuadrantRules) -> pd.DataFrame:
     """core (high value, high potential), growth (low/high), stable (high/low), basic (low/low);
     score = potential points."""
-    high_value = profile["aum"].to_numpy(dtype=float) >= rules.high_value_min_aum_cny
     points = potential_points(profile, rules)
+    values = quadrant_of(profile["aum"].to_numpy(dtype=float), points, rules)
+    return _frame(profile, values, points)
+
+
+def quadrant_of(aum: np.ndarray, points: np.ndarray, rules: QuadrantRules) -> np.ndarray:
+    """The quadrant of each customer's AUM and potential points (the calendar refresh moves
+    the points by the prime-age point and asks again)."""
+    high_value = aum >= rules.high_value_min_aum_cny
     high_potential = points >= rules.high_potential_min_points
-    values = np.select(
+    return np.select(
         [high_value & high_potential, high_potential, high_value],
         ["core", "growth", "stable"],
         default="basic",
     ).astype(object)
-    return _frame(profile, values, points)
 
 
 def rfm_scores(profile: pd.DataFrame, rules: RfmRules) -> tuple[np.ndarray, ...]:
