@@ -169,3 +169,34 @@ def test_training_rules_are_added_for_comparisons_no_rule_leaves_free() -> None:
     assert result.parameters["comparisons"]["birth_date"]["teaching_pairs"] > 0
     assert not result.parameters["model_check"]["degenerate"]
     assert not result.pairs["rules"].astype(str).str.contains("train_").any()
+
+
+def _split_by_nameparser(full_name: str) -> tuple[str | None, str | None]:
+    """What split_name made of every name before two plain words skipped nameparser."""
+    from nameparser import HumanName
+
+    from mdm.matching.latin import clean_part
+
+    name = HumanName(full_name)
+    if "," in full_name:
+        given, family = clean_part(f"{name.first} {name.middle}"), clean_part(name.last)
+    else:
+        given, family = clean_part(name.first), clean_part(f"{name.middle} {name.last}")
+    return (given, family) if given is not None and family is not None else (None, None)
+
+
+@pytest.mark.parametrize("locale", ["en_US", "es_ES", "nl_NL", "de_DE", "tr_TR", "vi_VN", "pl_PL"])
+def test_two_plain_words_split_as_nameparser_splits_them(locale: str) -> None:
+    from faker import Faker
+
+    from mdm.matching.latin import split_name
+
+    fake = Faker(locale)
+    fake.seed_instance(11)
+    names = [f"{fake.first_name()} {fake.last_name()}" for _ in range(400)]
+    names += [f"{fake.last_name()} {fake.first_name()}" for _ in range(200)]
+    names += [fake.name() for _ in range(200)]
+    # words nameparser reads as more than a name go to it still
+    names += ["Louis XIV", "Ivan Petrovich", "Dr Smith", "Smith Jr", "Ludwig van", "Juan y"]
+    # every locale here writes in Latin letters, so split_name gives all of them to a parser
+    assert [split_name(n) for n in names] == [_split_by_nameparser(n) for n in names]
