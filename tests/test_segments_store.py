@@ -129,3 +129,37 @@ def test_moves_are_kept_with_their_date_and_lists_read_back(warehouse_url: str) 
         ]
     finally:
         engine.dispose()
+
+
+def _history_of(session: Session, run_id: str) -> list[tuple[object, ...]]:
+    table = CustomerSegmentHistory
+    columns = ("customer_id", "segment_type", "old_value", "new_value", "changed_on")
+    columns += ("changed_at", "rule_version", "run_id")
+    rows = session.execute(
+        sa.select(*(getattr(table, c) for c in columns)).where(table.run_id == run_id)
+    ).all()
+    return sorted((tuple(row) for row in rows), key=str)
+
+
+def test_a_first_run_keeps_the_history_a_later_run_would_keep(warehouse_url: str) -> None:
+    """A first run's history is copied by the database from the assignments it wrote: the
+    same rows the comparing path of a later run writes for customers new to it."""
+    engine = create_warehouse_engine(warehouse_url)
+    rows = [("C1", "value_tier", "gold"), ("C2", "campaign_fund_sip", "age_and_investing")]
+    try:
+        migrate(engine)
+        with Session(engine) as session, session.begin():
+            session.add_all([customer(f"C{n}", f"+861380000000{n}") for n in (1, 2, 3)])
+        with Session(engine) as session, session.begin():
+            assert write_segments(session, output("first", rows), NOW) == 2
+            first = _history_of(session, "first")
+            session.rollback()  # the same two again, into a warehouse holding C3's assignment
+        with Session(engine) as session, session.begin():
+            write_segments(session, output("earlier", [("C3", "value_tier", "silver")]), NOW)
+        with Session(engine) as session, session.begin():
+            assert write_segments(session, output("first", rows), NOW) == 2
+            compared = _history_of(session, "first")
+        assert first == compared
+        assert [row[2] for row in first] == [None, None]  # first assignments
+    finally:
+        engine.dispose()

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from warehouse.load.bulk import column_values, insert_columns, insert_rows
-from warehouse.load.chunks import chunks
+from warehouse.load.chunks import chunks, holds_rows
 from warehouse.models import CustomerSegment, CustomerSegmentHistory, RmAlert
 from warehouse.run_output import RunOutput
 from warehouse.values import json_safe, same_scores
@@ -36,6 +36,8 @@ def write_segments(session: Session, output: RunOutput, now: dt.datetime) -> int
     segments = output.segments
     if segments.empty:
         return 0
+    if not holds_rows(session, CustomerSegment):
+        return _write_first_segments(session, output, now)
     key = ["customer_id", "segment_type"]
     customer_ids = list(segments["customer_id"].unique())
     stored = pd.concat(
@@ -69,19 +71,7 @@ def write_segments(session: Session, output: RunOutput, now: dt.datetime) -> int
                 )
             )
     fresh = both.loc[(both["_merge"] == "right_only") | differs, key]
-    written = segments.merge(fresh, on=key)
-    insert_columns(
-        session,
-        CustomerSegment,
-        {
-            **{
-                name: column_values(written[name])
-                for name in written.columns
-                if name in CustomerSegment.__table__.c
-            },
-            "assigned_at": [now] * len(written),
-        },
-    )
+    _insert_assignments(session, segments.merge(fresh, on=key), now)
     changed_on = output.segments_as_of or now.date()
     history = changes[["customer_id", "segment_type", "old_value", "new_value", "rule_version"]]
     insert_columns(
@@ -95,6 +85,46 @@ def write_segments(session: Session, output: RunOutput, now: dt.datetime) -> int
         },
     )
     return len(history)
+
+
+def _insert_assignments(session: Session, written: pd.DataFrame, now: dt.datetime) -> None:
+    table = CustomerSegment.__table__.c
+    columns = {name: column_values(written[name]) for name in written.columns if name in table}
+    insert_columns(session, CustomerSegment, {**columns, "assigned_at": [now] * len(written)})
+
+
+def _write_first_segments(session: Session, output: RunOutput, now: dt.datetime) -> int:
+    """A warehouse without assignments (a first run): every assignment is new, so nothing is
+    read or compared, and every one is a first assignment in the history, copied by the
+    database from the rows just written rather than sent again (half of a first run's segment
+    rows are history)."""
+    _insert_assignments(session, output.segments, now)
+    history = CustomerSegmentHistory.__table__.c
+    segment = CustomerSegment.__table__.c
+    copied = sa.insert(CustomerSegmentHistory).from_select(
+        [
+            history.customer_id,
+            history.segment_type,
+            history.old_value,
+            history.new_value,
+            history.changed_on,
+            history.changed_at,
+            history.rule_version,
+            history.run_id,
+        ],
+        sa.select(
+            segment.customer_id,
+            segment.segment_type,
+            sa.null(),
+            segment.segment_value,
+            sa.bindparam("changed_on", output.segments_as_of or now.date(), history.changed_on.type),
+            sa.bindparam("changed_at", now, history.changed_at.type),
+            segment.rule_version,
+            sa.bindparam("run_id", output.run_id, history.run_id.type),
+        ).order_by(segment.customer_id, segment.segment_type),
+    )
+    session.execute(copied)
+    return len(output.segments)  # one first assignment each
 
 
 def _same_segment(both: pd.DataFrame) -> pd.Series:
