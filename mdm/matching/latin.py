@@ -21,6 +21,11 @@ from nicknames import NickNamer
 _NOT_LETTER = re.compile(r"[^a-z ]+")
 # one plain word: letters, inner hyphens or apostrophes (Mary-Jane, O'Brien); no period, comma
 _PLAIN_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+# nameparser's own patterns for words it reads as a numeral or patronymic
+_PARSER_PATTERN: dict[str, re.Pattern[str]] = {
+    name: getattr(CONSTANTS.regexes, name)
+    for name in ("roman_numeral", "east_slavic_patronymic", "turkic_patronymic_marker")
+}
 
 
 def clean_part(value: Any) -> str | None:
@@ -71,11 +76,10 @@ def _parser_word(word: str) -> bool:
     Dr, Jr, van, y) or that is not one plain word: such names go through nameparser."""
     if _PLAIN_WORD.fullmatch(word) is None or len(word) == 1:  # an initial
         return True
-    patterns = CONSTANTS.regexes
     if (
-        patterns.roman_numeral.match(word)  # Louis XIV
-        or patterns.east_slavic_patronymic.search(word)
-        or patterns.turkic_patronymic_marker.match(word)
+        _PARSER_PATTERN["roman_numeral"].match(word)  # Louis XIV
+        or _PARSER_PATTERN["east_slavic_patronymic"].search(word)
+        or _PARSER_PATTERN["turkic_patronymic_marker"].match(word)
     ):
         return True
     lower = word.lower()
