@@ -20,6 +20,7 @@ from mdm.masking import mask_text
 from warehouse.db import migrate
 from warehouse.load.bulk import sqlite_bulk_pragmas
 from warehouse.load.customers import write_customers
+from warehouse.load.index_builds import indexes_built_after
 from warehouse.load.match_keys import write_match_keys
 from warehouse.load.quarantine import write_quarantine
 from warehouse.load.records import write_source_records, write_xref
@@ -165,6 +166,27 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
     if session.get_bind().dialect.name == "sqlite":
         sqlite_bulk_pragmas(session)
     _check_customer_numbering(session, output.first_customer_number)
+    with indexes_built_after(session):  # PostgreSQL's first load: load/index_builds.py
+        changes = _write_tables(session, output, now)
+    session.execute(
+        sa.update(PipelineRun)
+        .where(PipelineRun.run_id == output.run_id)
+        .values(
+            status="success",
+            finished_at=now,
+            counts=json_safe({**output.counts, **changes}),
+            timings=json_safe(output.timings),
+            match_parameters=json_safe(output.match_parameters),
+            score_histogram=json_safe(output.score_histogram),
+            report_path=output.report_path,
+        )
+    )
+    output.lock.check(session.connection())  # the write took a while: still ours to commit?
+    return changes
+
+
+def _write_tables(session: Session, output: RunOutput, now: dt.datetime) -> dict[str, Any]:
+    """Every table's share of the run; returns what changed (see write_run)."""
     write_source_records(session, output, now)
     write_match_keys(session, output)
     changes: dict[str, Any] = dict(write_customers(session, output, now))
@@ -183,20 +205,6 @@ def write_run(session: Session, output: RunOutput) -> dict[str, Any]:
         sa.select(sa.func.count()).select_from(StewardTask).where(StewardTask.status == "open")
     )
     write_quarantine(session, output, now)
-    session.execute(
-        sa.update(PipelineRun)
-        .where(PipelineRun.run_id == output.run_id)
-        .values(
-            status="success",
-            finished_at=now,
-            counts=json_safe({**output.counts, **changes}),
-            timings=json_safe(output.timings),
-            match_parameters=json_safe(output.match_parameters),
-            score_histogram=json_safe(output.score_histogram),
-            report_path=output.report_path,
-        )
-    )
-    output.lock.check(session.connection())  # the write took a while: still ours to commit?
     return changes
 
 

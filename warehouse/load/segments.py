@@ -101,6 +101,7 @@ def _write_first_segments(session: Session, output: RunOutput, now: dt.datetime)
     _insert_assignments(session, output.segments, now)
     history = CustomerSegmentHistory.__table__.c
     segment = CustomerSegment.__table__.c
+    changed_on = output.segments_as_of or now.date()
     copied = sa.insert(CustomerSegmentHistory).from_select(
         [
             history.customer_id,
@@ -117,7 +118,7 @@ def _write_first_segments(session: Session, output: RunOutput, now: dt.datetime)
             segment.segment_type,
             sa.null(),
             segment.segment_value,
-            sa.bindparam("changed_on", output.segments_as_of or now.date(), history.changed_on.type),
+            sa.bindparam("changed_on", changed_on, history.changed_on.type),
             sa.bindparam("changed_at", now, history.changed_at.type),
             segment.rule_version,
             sa.bindparam("run_id", output.run_id, history.run_id.type),

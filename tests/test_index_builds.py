@@ -1,0 +1,82 @@
+"""A first load on PostgreSQL builds the secondary indexes of its empty tables after the rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from warehouse.db import create_warehouse_engine, migrate
+from warehouse.load.index_builds import indexes_built_after
+from warehouse.models import Customer, CustomerSegment
+
+
+def _customer(customer_id: str) -> Customer:
+    now = dt.datetime(2025, 6, 30, tzinfo=dt.UTC)
+    return Customer(
+        customer_id=customer_id,
+        full_name="陈丽华",
+        quality_score=1.0,
+        count_sources=1,
+        field_sources={},
+        is_active=True,
+        created_at=now,
+        updated_at=now,
+        last_run_id="r0",
+    )
+
+
+def _indexes(session: Session, table: str) -> set[str]:
+    return {str(index["name"]) for index in sa.inspect(session.connection()).get_indexes(table)}
+
+
+@pytest.mark.postgres
+def test_empty_tables_lose_their_indexes_inside_and_get_them_back(postgres_url: str) -> None:
+    engine = create_warehouse_engine(postgres_url)
+    try:
+        migrate(engine)
+        with Session(engine) as session, session.begin():
+            session.add(_customer("C1"))
+        with Session(engine) as session, session.begin():
+            before = {t: _indexes(session, t) for t in ("customer", "customer_segment")}
+            assert before["customer_segment"] and before["customer"]
+            with indexes_built_after(session, [Customer, CustomerSegment]):
+                assert _indexes(session, "customer_segment") == set()  # empty: built after
+                assert _indexes(session, "customer") == before["customer"]  # holds a row
+            assert {t: _indexes(session, t) for t in before} == before
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_load_that_fails_leaves_the_indexes_as_they_were(postgres_url: str) -> None:
+    engine = create_warehouse_engine(postgres_url)
+    try:
+        migrate(engine)
+        with Session(engine) as session:
+            before = _indexes(session, "customer_segment")
+        with (
+            pytest.raises(RuntimeError),
+            Session(engine) as session,
+            session.begin(),
+            indexes_built_after(session, [CustomerSegment]),
+        ):
+            raise RuntimeError("the load failed")
+        with Session(engine) as session:
+            assert _indexes(session, "customer_segment") == before
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_keeps_its_indexes_through_a_first_load(sqlite_url: str) -> None:
+    engine = create_warehouse_engine(sqlite_url)
+    try:
+        migrate(engine)
+        with Session(engine) as session, session.begin():
+            before = _indexes(session, "customer_segment")
+            with indexes_built_after(session, [CustomerSegment]):
+                assert _indexes(session, "customer_segment") == before
+    finally:
+        engine.dispose()
