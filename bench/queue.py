@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from mdm.customer_ids import format_customer_id
 from mdm.stewardship import approvals
 from mdm.stewardship.actions import assign_tasks
-from mdm.stewardship.tasks import due_on, task_rule
+from mdm.stewardship.tasks import DUE_DAYS, due_on, task_rule
 from warehouse.db import create_warehouse_engine, migrate
 from warehouse.models import Customer, StewardDecision, StewardTask
 from web.app import create_app
@@ -84,11 +84,15 @@ PAGES = {
 
 
 def fill(url: str, *, tasks: int) -> None:
-    """`tasks` open tasks over tasks/2 customers, opened every five minutes up to today (so
-    some are overdue, some due today, most due later)."""
+    """`tasks` open tasks over tasks/2 customers, opened every five minutes up to now (so
+    some are overdue, some due today, most due later), or evenly over the longest due period
+    and two days more when five minutes apart would span less: a few days of tasks would hold
+    no overdue one at some hours of the day."""
     engine = create_warehouse_engine(url)
     migrate(engine)
-    start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=tasks * 300)
+    span = max(dt.timedelta(seconds=tasks * 300), dt.timedelta(days=max(DUE_DAYS.values()) + 2))
+    step = span / max(tasks, 1)
+    start = dt.datetime.now(dt.UTC) - span
     customers = max(1, tasks // 2)
     with engine.begin() as connection:
         connection.execute(
@@ -124,10 +128,10 @@ def fill(url: str, *, tasks: int) -> None:
                     "source_system": CHANNELS[n % len(CHANNELS)],
                     "details": DETAILS[TYPES[n % len(TYPES)]],
                     "rule": task_rule(TYPES[n % len(TYPES)], DETAILS[TYPES[n % len(TYPES)]]),
-                    "due_on": due_on(1 + n % 3, (start + dt.timedelta(seconds=n * 300)).date()),
+                    "due_on": due_on(1 + n % 3, (start + n * step).date()),
                     # one task in twenty is the signed-in steward's
                     "assigned_to": "bench" if n % 20 == 0 else None,
-                    "created_at": start + dt.timedelta(seconds=n * 300),
+                    "created_at": start + n * step,
                     "run_id": "bench",
                 }
                 for n in range(tasks)
