@@ -211,3 +211,21 @@ def test_a_plain_file_takes_the_arrow_fast_path(tmp_path: Path) -> None:
     ]  # fmt: skip
     fast, loop = _read_both_ways(path)
     _assert_same(fast, loop)
+
+
+def test_anything_unusual_leaves_the_fast_path_for_the_csv_module() -> None:
+    unusual = [
+        "1,a\n\n2,b\n",  # a blank line: the csv module skips it, its number counted
+        '1,"a\nb"\n',  # a line break inside a quoted field
+        '1,a"b\n',  # a quote inside a bare field
+        '1,"a"b\n',  # text after a closing quote
+        '1, "a"\n',  # a space before an opening quote
+        "1,a,x\n",  # a ragged row
+        "1,a\r2,b\r",  # lines ended by \\r alone
+        "1,a\x00\n",  # NUL
+        "\ufeff1,a\n",  # a byte order mark Arrow would drop
+        f"1,{'x' * 100_001}\n",  # a field over the limit, cut by the loop
+    ]
+    for body in unusual:
+        assert readers._plain_csv_columns(body, ",", 2) is None, body[:20]
+    assert readers._plain_csv_columns("1,a\r\n2,\r\n", ",", 2) is not None

@@ -179,18 +179,14 @@ def _plain_csv_columns(body: str, delimiter: str, width: int) -> list[np.ndarray
     """The columns of a file's rows, read by Arrow's CSV reader (several times faster than the
     csv module), when every line is one plain row of `width` fields: then both read it alike.
     None when anything is unusual (a blank line, a line break inside a field, a quote inside a
-    bare field, a ragged or over-long row), for the csv module to read with its bookkeeping."""
+    bare field, a ragged row, an over-long field), for the csv module with its bookkeeping."""
     if not body or not delimiter.isascii() or delimiter in _QUOTE_AND_BREAKS:
         return None
     if body.startswith("\ufeff"):  # Arrow would drop it as a byte order mark
         return None
     data = pa.py_buffer(body.encode("utf-8"))
-    lines = pc.list_flatten(pc.split_pattern(_one_string(data), "\n"))
-    if body.endswith("\n"):
-        lines = lines.slice(0, len(lines) - 1)
-    if pc.max(pc.utf8_length(lines)).as_py() > MAX_FIELD_CHARS:
-        return None
-    if not pc.all(pc.match_substring_regex(lines, _plain_row_pattern(delimiter))).as_py():
+    plain = pc.match_substring_regex(_one_string(data), _plain_rows_pattern(delimiter))
+    if not plain[0].as_py():
         return None
     names = [str(position) for position in range(width)]
     try:
@@ -208,7 +204,9 @@ def _plain_csv_columns(body: str, delimiter: str, width: int) -> list[np.ndarray
         )
     except pa.ArrowInvalid:  # a row of another width
         return None
-    if table.num_rows != len(lines):
+    lines = body.count("\n") + (not body.endswith("\n"))
+    longest = max(pc.max(pc.utf8_length(column)).as_py() or 0 for column in table.columns)
+    if table.num_rows != lines or longest > MAX_FIELD_CHARS:
         return None
     return [column.to_numpy() for column in table.columns]
 
@@ -216,15 +214,16 @@ def _plain_csv_columns(body: str, delimiter: str, width: int) -> list[np.ndarray
 _QUOTE_AND_BREAKS = '"\r\n'
 
 
-def _plain_row_pattern(delimiter: str) -> str:
-    """A line that is one row of fields each bare (no quote, delimiter, line break or NUL) or
-    wholly quoted with inner quotes doubled, ending in \\n or \\r\\n; in RE2's syntax."""
+def _plain_rows_pattern(delimiter: str) -> str:
+    """Lines that are each one row of fields each bare (no quote, delimiter, line break or NUL)
+    or wholly quoted with inner quotes doubled, ending in \\n or \\r\\n; in RE2's syntax."""
     separator = rf"\x{ord(delimiter):02x}"
     bare = rf'[^"{separator}\r\n\x00]*'
     quoted = r'"(?:[^"\r\n\x00]|"")*"'
     field = f"(?:{bare}|{quoted})"
     # One bare field must not be empty: that is a blank line, which the csv module skips.
-    return rf"^(?:{field}(?:{separator}{field})+|{bare[:-1]}+|{quoted})\r?$"
+    row = rf"(?:{field}(?:{separator}{field})+|{bare[:-1]}+|{quoted})\r?"
+    return rf"\A(?:{row}\n)*(?:{row})?\z"
 
 
 def _one_string(data: pa.Buffer) -> pa.Array:
@@ -296,7 +295,14 @@ def _read_jsonl(path: Path, channel: ChannelConfig) -> RawTable:
     if not records:
         raise SourceError(f"{path.name}: file is empty (no records)")
     header = list(dict.fromkeys(key for record in records for key in record))
-    rows = [[_jsonl_text(record.get(key)) for key in header] for record in records]
+    # Text and null inline: a call a value was most of reading a file of short fields.
+    rows = [
+        [
+            value if value is None or type(value) is str else _jsonl_text(value)
+            for value in map(record.get, header)
+        ]
+        for record in records
+    ]
     return _table(path.name, header, rows, row_numbers, problems, long_rows=long_rows)
 
 
