@@ -205,7 +205,7 @@ def test_the_arrow_fast_path_reads_written_csv_as_the_csv_module_does(
 def test_a_plain_file_takes_the_arrow_fast_path(tmp_path: Path) -> None:
     path = tmp_path / "leads.csv"
     path.write_text('id,name\r\n1,"陈,丽"\r\n2,""""\r\n3, x \r\n', encoding="utf-8")
-    columns = readers._plain_csv_columns(path.read_bytes().decode()[len("id,name\r\n") :], ",", 2)
+    columns = readers._plain_csv_columns(path.read_bytes().decode(), len("id,name\r\n"), ",", 2)
     assert columns is not None and [list(c) for c in columns] == [
         ["1", "2", "3"], ["陈,丽", '"', " x "]
     ]  # fmt: skip
@@ -227,5 +227,25 @@ def test_anything_unusual_leaves_the_fast_path_for_the_csv_module() -> None:
         f"1,{'x' * 100_001}\n",  # a field over the limit, cut by the loop
     ]
     for body in unusual:
-        assert readers._plain_csv_columns(body, ",", 2) is None, body[:20]
-    assert readers._plain_csv_columns("1,a\r\n2,\r\n", ",", 2) is not None
+        assert readers._plain_csv_columns(f"id,x\n{body}", 5, ",", 2) is None, body[:20]
+    assert readers._plain_csv_columns("id,x\n1,a\r\n2,\r\n", 5, ",", 2) is not None
+
+
+def test_a_blank_header_line_reads_its_rows_as_ragged_as_before(tmp_path: Path) -> None:
+    # Found by comparing with the reader before issue 13: no header fields gave Arrow no columns.
+    path = tmp_path / "leads.csv"
+    path.write_bytes(b"\n1,2,3\n")
+    fast, loop = _read_both_ways(path)
+    _assert_same(fast, loop)
+    assert isinstance(fast, pd.DataFrame)
+    assert fast[readers.READ_PROBLEM].tolist() == ["row has 3 fields, header has 0"]
+
+
+def test_a_header_longer_than_the_first_sample_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    name = "n" * (readers.HEADER_SAMPLE_CHARS + 10)
+    path.write_text(f'title\r\n"id\r\n",{name}\r\n1,a\r\n', encoding="utf-8")
+    fast, loop = _read_both_ways(path, header_row=2)
+    _assert_same(fast, loop)
+    assert isinstance(fast, pd.DataFrame)
+    assert list(fast.columns[:2]) == ["id", name] and fast["_source_row"].tolist() == [4]
