@@ -129,3 +129,32 @@ def test_a_wrong_transactions_channel_is_one_line(tmp_path: Path, feed: str, mes
     with pytest.raises(ConfigError, match="channel 'txn'") as error:
         load_channels(_channels(tmp_path, feed))
     assert message in str(error.value)
+
+
+def test_product_risk_read_as_before_in_every_spelling() -> None:
+    """Risk levels are matched in Arrow now; the same values as upper-casing and matching
+    `^R?([1-5])$` with Python's re a value at a time, odd spellings included."""
+    spellings = [
+        "R3",
+        "r2",
+        " 5 ",
+        "R6",
+        "RR1",
+        "3\n",
+        "ß",
+        None,
+        "",
+        "Ｒ1",
+        "R 1",
+        "r5",
+        "1.0",
+        "١",
+    ]
+    rows = mapped(
+        *((f"T{i}", "6201", "2025-06-01", "10", risk) for i, risk in enumerate(spellings))
+    )
+    parsed, bad = parse_transactions(rows.astype({"product_risk": object}), ref_channel="branch")
+    assert bad.empty
+    levels = [None if pd.isna(level) else level for level in parsed["product_risk"]]
+    assert levels == [3, 2, 5, None, None, 3, None, None, None, None, None, 5, None, None]
+    assert parsed["ref_key"].tolist() == ["branch:6201"] * len(spellings)

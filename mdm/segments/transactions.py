@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from mdm.schema import REJECT_COLUMNS, TRANSACTION_FIELDS, record_key, split_record_key
 
@@ -31,19 +32,13 @@ def parse_transactions(
 
     Amounts may carry thousands separators; a product risk is `R3` or `3`.
     """
-    text = (
-        mapped.reindex(columns=list(TRANSACTION_FIELDS))
-        .astype("string")
-        .apply(lambda column: column.str.strip())
-    )
+    fields = mapped.reindex(columns=list(TRANSACTION_FIELDS))
+    text = pd.DataFrame({name: _strings(fields[name]).str.strip() for name in fields})
     amount = pd.to_numeric(text["amount_cny"].str.replace(",", "", regex=False), errors="coerce")
     txn_at = pd.to_datetime(text["txn_at"], errors="coerce", format="mixed")
     if isinstance(txn_at.dtype, pd.DatetimeTZDtype):  # China local time, like the other feeds
         txn_at = txn_at.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-    risk = pd.to_numeric(
-        text["product_risk"].str.upper().str.extract(r"^R?([1-5])$", expand=False),
-        errors="coerce",
-    )
+    risk = _risk_levels(text["product_risk"])
     ref = text["customer_ref"].replace("", pd.NA)
     problems = [
         (ref.isna(), "customer_ref", "customer_ref_present", "no customer_ref"),
@@ -67,7 +62,7 @@ def parse_transactions(
     parsed = mapped.loc[good, list(REJECT_COLUMNS[:-1])].reset_index(drop=True)
     parsed = parsed.assign(
         **{
-            "ref_key": [record_key(ref_channel, str(r)) for r in ref[good]],
+            "ref_key": _ref_keys(ref_channel, ref[good]),
             "txn_at": txn_at[good].to_numpy(),
             "amount_cny": amount[good].to_numpy(dtype=float),
             "product_code": text["product_code"][good].to_numpy(dtype=object),
@@ -76,6 +71,35 @@ def parse_transactions(
         }
     )
     return parsed, rejects
+
+
+def _strings(column: pd.Series) -> pd.Series:
+    """column.astype("string"), with plain text (every value a str or None, as a CSV or JSON
+    channel gives) handed to Arrow at once rather than a value at a time."""
+    values = column.to_numpy()
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        try:  # from_pandas=False: only None is null; a NaN among the text is left to astype
+            array = pa.array(values, pa.large_string(), from_pandas=False)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            return column.astype("string")
+        return pd.Series(pd.array(array, dtype="string"), index=column.index)
+    return column.astype("string")
+
+
+def _risk_levels(risk: pd.Series) -> pd.Series:
+    """A product risk `R3`, `r3` or `3` as 3.0, anything else NaN. The same values as the
+    upper-cased text matched with `^R?([1-5])$` (only `r` upper-cases to `R`, only digits to
+    digits), matched in Arrow instead of Python's re a value at a time."""
+    level = risk.str.slice(start=-1).where(risk.str.fullmatch(r"[Rr]?[1-5]").fillna(False))
+    return pd.to_numeric(level, errors="coerce")
+
+
+def _ref_keys(ref_channel: str, refs: pd.Series) -> np.ndarray | list[str]:
+    """The record_key each customer_ref names, the channel joined on in Arrow at once; an empty
+    list for none, which pandas types as it always has (float64)."""
+    if refs.empty:
+        return []
+    return (record_key(ref_channel, "") + refs).astype("str").to_numpy()
 
 
 def link_transactions(
