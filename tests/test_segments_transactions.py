@@ -158,3 +158,21 @@ def test_product_risk_read_as_before_in_every_spelling() -> None:
     levels = [None if pd.isna(level) else level for level in parsed["product_risk"]]
     assert levels == [3, 2, 5, None, None, 3, None, None, None, None, None, 5, None, None]
     assert parsed["ref_key"].tolist() == ["branch:6201"] * len(spellings)
+
+
+def test_times_with_and_without_an_offset_in_one_feed_are_all_china_local_time() -> None:
+    """pandas refuses one column of both; a feed that started sending offsets one day must
+    neither stop the run with a traceback nor lose its rows."""
+    rows = mapped(
+        ("T1", "1001", "2025-01-02 10:00:00", "100", "R2"),
+        ("T2", "1001", "2025-01-02T10:00:00+08:00", "100", "R2"),
+        ("T3", "1002", "2025-01-03T01:00:00Z", "100", "R2"),
+        ("T4", "1002", "not a time", "100", "R2"),
+    )
+    parsed, bad = parse_transactions(rows, ref_channel="branch")
+    assert list(parsed["txn_at"].astype(str)) == [
+        "2025-01-02 10:00:00",
+        "2025-01-02 10:00:00",
+        "2025-01-03 09:00:00",
+    ]
+    assert bad["reasons"].map(lambda r: r[0]["rule"]).tolist() == ["txn_at_parses"]

@@ -25,6 +25,29 @@ def _rejects(rows: pd.DataFrame, reasons: list[list[dict[str, str]]]) -> pd.Data
     return rejects.reset_index(drop=True)
 
 
+LOCAL_ZONE = "Asia/Shanghai"  # times without an offset are China local time, like the other feeds
+_WITH_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def local_times(text: pd.Series) -> pd.Series:
+    """Times as naive China local time; one with an offset (``Z``, ``+08:00``) is converted to
+    it. A feed may mix both (a platform that added offsets one day): parsed apart, as pandas
+    refuses one column of both. Missing or unparseable: NaT."""
+    try:
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+    except ValueError:  # "Mixed timezones detected"
+        with_offset = text.str.contains(_WITH_OFFSET, regex=True).fillna(False).to_numpy(bool)
+        aware = pd.to_datetime(text[with_offset], errors="coerce", format="mixed", utc=True)
+        naive = pd.to_datetime(text[~with_offset], errors="coerce", format="mixed")
+        if isinstance(naive.dtype, pd.DatetimeTZDtype):  # an offset the pattern did not know
+            naive = pd.Series(pd.NaT, index=naive.index, dtype="datetime64[us]")
+        local = aware.dt.tz_convert(LOCAL_ZONE).dt.tz_localize(None)
+        return pd.concat([local, naive]).reindex(text.index)
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert(LOCAL_ZONE).dt.tz_localize(None)
+    return parsed
+
+
 def parse_transactions(
     mapped: pd.DataFrame, *, ref_channel: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -35,9 +58,7 @@ def parse_transactions(
     fields = mapped.reindex(columns=list(TRANSACTION_FIELDS))
     text = pd.DataFrame({name: _strings(fields[name]).str.strip() for name in fields})
     amount = pd.to_numeric(text["amount_cny"].str.replace(",", "", regex=False), errors="coerce")
-    txn_at = pd.to_datetime(text["txn_at"], errors="coerce", format="mixed")
-    if isinstance(txn_at.dtype, pd.DatetimeTZDtype):  # China local time, like the other feeds
-        txn_at = txn_at.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    txn_at = local_times(text["txn_at"])
     risk = _risk_levels(text["product_risk"])
     ref = text["customer_ref"].replace("", pd.NA)
     problems = [
