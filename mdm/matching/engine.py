@@ -54,6 +54,8 @@ class MatchSettings:
     upper: float = 0.99  # probability at/above which records merge automatically
     lower: float = 0.80  # between lower and upper: possible match for a steward
     max_block_size: int = 200  # a blocking key shared by more records is skipped for that rule
+    # a block of more records pairs each only with this many neighbours per order (blocking.py)
+    window: int = 5
     seed: int = 0  # seeds the random pairs that estimate u
     u_sample_pairs: int = 1_000_000  # random pairs for u (Splink's default max_pairs)
     # A later run matches only its new and changed records with the saved model while they are
@@ -266,7 +268,11 @@ def match_records(
     cannot = _positions(records.index, cannot_link)
     steward = (np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]])
     blocking = candidate_pairs(
-        features, rules=settings.rules, max_block_size=settings.max_block_size, extra=steward
+        features,
+        rules=settings.rules,
+        max_block_size=settings.max_block_size,
+        window=settings.window,
+        extra=steward,
     )
     # Every comparison needs pairs that teach it: rules that only train where no prediction
     # rule leaves one free (blocking.TRAINING_RULES); their pairs are fitted on, then dropped.
@@ -283,6 +289,7 @@ def match_records(
             features,
             rules=settings.rules + train_only,
             max_block_size=settings.max_block_size,
+            window=settings.window,
             extra=steward,
         )
     left = fitting.pairs["left"].to_numpy()
@@ -459,6 +466,7 @@ def match_delta(
         features,
         rules=tuple(_touching(rule, is_delta, oversized.get(rule.name)) for rule in settings.rules),
         max_block_size=settings.max_block_size,
+        window=settings.window,
         extra=(np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]]),
     )
     touches = (
