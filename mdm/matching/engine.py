@@ -255,15 +255,20 @@ def match_records(
     settings: MatchSettings = MatchSettings(),
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
+    features: Features | None = None,
 ) -> MatchResult:
     """Find which records (index = record_key) are one person, and score every candidate pair.
 
     ``must_link`` / ``cannot_link`` are steward decisions (confirmed merge / not a match) as
-    record_key pairs; they override scores.
+    record_key pairs; they override scores. ``features``: prepare(records), when the caller
+    has computed them already (for the records' stored keys, keys.record_keys).
     """
     if not records.index.is_unique:
         raise ValueError("records must have a unique record_key index")
-    features = prepare(records)
+    if features is None:
+        features = prepare(records)
+    elif features.size != len(records):
+        raise ValueError(f"features of {features.size} records, but {len(records)} records")
     must = _positions(records.index, must_link)
     cannot = _positions(records.index, cannot_link)
     steward = (np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]])
