@@ -266,21 +266,23 @@ def _next_pairs(sizes: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _neighbour_pairs(
-    key: np.ndarray,
     members: np.ndarray,
     sizes: np.ndarray,
     window: int,
     orders: tuple[np.ndarray, ...],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted-neighbourhood pairs of the blocks ``members`` (sorted by key) make up, each
-    pair once however many orders find it."""
-    codes = []
+    """The sorted-neighbourhood pairs of the blocks that ``members`` (sorted by key, blocks of
+    ``sizes`` end to end) make up; a pair two orders find comes twice (candidate_pairs merges
+    each pair's copies anyway)."""
+    block = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+    left, right = _next_pairs(sizes, window)
+    lefts, rights = [], []
     for order in orders:
-        ordered = members[np.lexsort((order[members], key[members]))]
-        left, right = _next_pairs(sizes, window)
-        codes.append(pair_codes(ordered[left], ordered[right], len(key)))
-    distinct = np.unique(np.concatenate(codes))
-    return distinct // len(key), distinct % len(key)
+        # one int64 sort: the block, then the record's place in the order (below its size)
+        ordered = members[np.argsort(block * len(order) + order[members])]
+        lefts.append(ordered[left])
+        rights.append(ordered[right])
+    return np.concatenate(lefts), np.concatenate(rights)
 
 
 def block_pairs(
@@ -291,7 +293,7 @@ def block_pairs(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Position pairs (i, j) within each block of equal non-negative keys: all of a block's
     pairs, or for a block of more than ``window + 1`` records each record with the ``window``
-    after it in each of ``orders`` (neighbour_orders).
+    after it in each of ``orders`` (neighbour_orders; a pair that two orders find comes twice).
 
     Returns the pairs and the number of blocks skipped for exceeding ``max_block_size``.
     """
@@ -309,7 +311,7 @@ def block_pairs(
         assert window is not None and orders, "a window needs orders to sort its blocks by"
         in_windowed = np.repeat(windowed, sizes)
         near_left, near_right = _neighbour_pairs(
-            key, order[in_windowed], sizes[windowed], window, orders
+            order[in_windowed], sizes[windowed], window, orders
         )
         left, right = np.r_[left, near_left], np.r_[right, near_right]
     return left, right, skipped
@@ -332,11 +334,9 @@ def candidate_pairs(
     # bits, so one sort brings every rule's copy of a pair together for an OR.
     width = len(rules) + 1
     tagged: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
-    pairs_per_rule: dict[str, int] = {}
     skipped_blocks: dict[str, int] = {}
     for bit, rule in enumerate(rules):
         left, right, skipped = block_pairs(rule.key(features), max_block_size, window, orders)
-        pairs_per_rule[rule.name] = len(left)
         skipped_blocks[rule.name] = skipped
         tagged.append((pair_codes(left, right, n) << width) | (1 << bit))
     if extra is not None:
@@ -349,6 +349,10 @@ def candidate_pairs(
     starts = run_starts(all_codes)
     unique_codes = all_codes[starts]
     masks = np.bitwise_or.reduceat(all_bits, starts) if len(starts) else all_bits[:0]
+    # counted after the union: a window's two orders may propose one pair twice
+    pairs_per_rule = {
+        rule.name: int(np.count_nonzero((masks >> bit) & 1)) for bit, rule in enumerate(rules)
+    }
 
     low, high = unique_codes // n, unique_codes % n
     swap = features.rank[low] > features.rank[high]

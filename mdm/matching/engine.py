@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mdm.matching.arrays import pair_codes
+from mdm.matching.arrays import isin, pair_codes
 from mdm.matching.audit import DEFAULT_SAMPLE
 from mdm.matching.blocking import (
     DEFAULT_RULES,
@@ -168,7 +168,7 @@ def _never_merged(
     cannot: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """Pairs no threshold merges: cannot-links (households included) and two different ids."""
-    vetoed = np.isin(pair_codes(left, right, features.size), pair_codes(*cannot, features.size))
+    vetoed = isin(pair_codes(left, right, features.size), pair_codes(*cannot, features.size))
     return vetoed | (levels["id"].to_numpy() == level("id", "conflict"))
 
 
@@ -352,7 +352,7 @@ def _pair_table(
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
     probability = scores["match_probability"].to_numpy()
-    vetoed = np.isin(pair_codes(left, right, n), pair_codes(*cannot, n))
+    vetoed = isin(pair_codes(left, right, n), pair_codes(*cannot, n))
     id_conflict = levels["id"].to_numpy() == level("id", "conflict")
     decision = np.select(
         [vetoed, position[left] == position[right], id_conflict, probability >= settings.lower],

@@ -71,13 +71,24 @@ KEY_COLUMNS = (*LOOSE_KEYS, *RULE_KEYS, *(f"value_{field}" for field in VALUE_FI
 
 def hash_values(values: np.ndarray | pd.Series) -> np.ndarray:
     """A stable int64 hash of each value's text; 0 (no key) for a missing value."""
-    values = np.asarray(values, dtype=object)
+    values = np.asarray(values)
     missing = pd.isna(values)
-    text = np.array(["" if gone else str(v) for v, gone in zip(values, missing, strict=True)])
-    if len(text) == 0:
+    if len(values) == 0:
         return np.empty(0, dtype=np.int64)
-    hashed = pd.util.hash_array(text.astype(object)).view(np.int64)
+    hashed = pd.util.hash_array(_texts(values, missing)).view(np.int64)
     return np.where(missing, 0, np.where(hashed == 0, 1, hashed))
+
+
+def _texts(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Each value's text ('' where missing) as Python strings; str() runs per value only when
+    some value is not a string already (a million of them took seconds)."""
+    if values.dtype.kind in "iu":
+        return values.astype(str).astype(object)
+    objects = values.astype(object)
+    if pd.api.types.infer_dtype(objects, skipna=True) in ("string", "empty"):
+        return np.where(missing, "", objects)
+    text = ["" if gone else str(v) for v, gone in zip(objects, missing, strict=True)]
+    return np.array(text).astype(object)
 
 
 def _spread(codes: np.ndarray, values: np.ndarray | pd.Series) -> np.ndarray:
