@@ -22,6 +22,7 @@ from mdm.customer_ids import assign_customer_ids
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
 from mdm.matching.audit import AuditSample, automatic_merges, sample_merges
 from mdm.matching.blocking import DEFAULT_RULES
+from mdm.matching.features import Features, prepare
 from mdm.matching.golden import golden_records, record_scores
 from mdm.matching.keys import record_keys
 from mdm.matching.profile import match_profile
@@ -83,10 +84,17 @@ class DedupeResult:
 
 @task(cache_policy=NO_CACHE)
 def match_task(
-    records: pd.DataFrame, settings: MatchSettings, state: WarehouseState
+    records: pd.DataFrame,
+    settings: MatchSettings,
+    state: WarehouseState,
+    features: Features | None = None,
 ) -> MatchResult:
     return match_records(
-        records, settings=settings, must_link=state.must_link, cannot_link=state.cannot_link
+        records,
+        settings=settings,
+        must_link=state.must_link,
+        cannot_link=state.cannot_link,
+        features=features,
     )
 
 
@@ -289,7 +297,11 @@ def dedupe_flow(
     for the records that did not change, at a fraction of the work.
     """
     partial = state.partial
-    run_keys = partial.run_keys if partial is not None else record_keys(run_records)
+    # A first run matches exactly its own records: their stored keys and the matcher share
+    # one preparing of them (keys.record_keys).
+    first_run = partial is None and state.records.empty
+    features = prepare(run_records) if first_run else None
+    run_keys = partial.run_keys if partial is not None else record_keys(run_records, features)
     combined = combine_with_state(run_records, state, run_keys)
     records = combined.records
     decided = records.index.intersection(pd.Index(state.newly_decided, dtype=object))
@@ -298,7 +310,8 @@ def dedupe_flow(
     if partial is not None and matched_all:  # the pipeline reads partially only when it is not
         raise ValueError("a partially read warehouse state needs an incremental run")
     if matched_all:
-        result = match_task(records, settings, unwalked(state))
+        shared = features if records is run_records else None
+        result = match_task(records, settings, unwalked(state), unwalked(shared))
     else:
         result = match_delta_task(unwalked(combined), delta, settings, unwalked(state))
     deduped = merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))

@@ -51,6 +51,26 @@ def test_keys_survive_storage_and_other_schemes_are_flagged() -> None:
     assert (keys != 0).any().all()  # every key is held by some record: none is dead
 
 
+def test_keys_from_the_matchers_features_equal_keys_computed_alone() -> None:
+    """A first run hashes the fields the matcher prepared: the stored keys must not depend on
+    it, or a later run's neighbourhood (found from keys computed alone) would miss records."""
+    from helpers.matching_data import labelled_records
+
+    from mdm.matching.features import prepare
+
+    records = pd.concat([synthetic_records(300, seed=4), labelled_records().drop(columns="entity")])
+    latin = records.iloc[:3].assign(
+        full_name=["John Smith", "Ana García López", "J. Smith"],
+        name_key=["john smith", "ana garcia lopez", "j smith"],
+        address=["12  High Street", "Calle Mayor 3", None],
+        postal_code=["WD1 9XX", "28013", None],
+    )
+    records = pd.concat([records, latin.set_axis(["latin:1", "latin:2", "latin:3"])])
+    alone = record_keys(records)
+    pd.testing.assert_frame_equal(record_keys(records, prepare(records)), alone)
+    assert (alone[["family_sound_city", "address", "postcode_family_sound"]] != 0).any().all()
+
+
 def test_every_term_frequency_field_and_blocking_rule_has_a_stored_key() -> None:
     """A term-frequency field or rule added without its key would make incremental runs fail
     (no share to look up) or miss pairs (no neighbours through it)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers.matching_data import CHEN_LI, R_CHEN, labelled_records, record
+from helpers.matching_data import CHEN_LI, R_CHEN, ZHANG_WEI, labelled_records, record
 
 from mdm.matching.blocking import STEWARD_RULE, block_pairs, candidate_pairs
 from mdm.matching.features import prepare
@@ -30,6 +31,28 @@ def test_block_pairs_enumerates_every_block_and_skips_the_oversized_one() -> Non
     left, right, skipped = block_pairs(key, max_block_size=3)
     assert _pair_set(left, right) == {(0, 1), (0, 2), (1, 2), (4, 5)}
     assert skipped == 1
+
+
+def _window_pairs(members: list[int], order: np.ndarray, window: int) -> set[tuple[int, int]]:
+    """Brute force: each member with the `window` after it when sorted by `order`."""
+    ranked = sorted(members, key=lambda m: order[m])
+    return {
+        (min(a, b), max(a, b)) for i, a in enumerate(ranked) for b in ranked[i + 1 : i + 1 + window]
+    }
+
+
+def test_a_block_over_the_window_pairs_each_record_with_its_next_neighbours() -> None:
+    """Blocks of at most window + 1 records are whole; a larger one pairs each record with the
+    `window` after it in each order (a record's position in that order), each pair once."""
+    key = np.array([1] * 8 + [-1] + [2, 2, 2])
+    by_position = np.arange(12)
+    halves_reversed = np.array([3, 2, 1, 0, 7, 6, 5, 4, 8, 9, 10, 11])
+    orders = (by_position, halves_reversed)
+    left, right, skipped = block_pairs(key, 200, window=2, orders=orders)
+    large = list(range(8))
+    expected = _window_pairs(large, by_position, 2) | _window_pairs(large, halves_reversed, 2)
+    expected |= {(9, 10), (9, 11), (10, 11)}  # three records: whole under a window of 2
+    assert _pair_set(left, right) == expected and skipped == 0
 
 
 def test_block_pairs_of_nothing_is_empty() -> None:
@@ -97,6 +120,39 @@ def test_a_key_shared_by_too_many_records_is_skipped_and_reported() -> None:
     assert guarded.skipped_blocks["mobile"] == 1
     assert guarded.pairs_per_rule["mobile"] == 0
     assert candidate_pairs(features, max_block_size=5).pairs_per_rule["mobile"] == 10
+
+
+def test_namesakes_in_a_large_block_keep_their_pairs_and_add_pairs_linear_in_its_size() -> None:
+    """Forty people named 张伟, born in 1985, two records each: the name_birth_year block of 80
+    records pairs each person's records (sorted together by birth date, or by mobile where one
+    record lacks the date), at most window pairs per record and order instead of 80 * 79 / 2."""
+    rows = []
+    for person in range(40):
+        born = dt.date(1985, 1, 1) + dt.timedelta(days=9 * person)
+        mobile = f"+86139{person:08d}"
+        with_date = person % 2 == 0  # half the second records lack the birth date
+        rows += [
+            record("branch", f"b{person}", str(person), ZHANG_WEI, birth_date=born, mobile=mobile),
+            record(
+                "app",
+                f"a{person}",
+                str(person),
+                ZHANG_WEI,
+                birth_date=born if with_date else None,
+                birth_year=1985,
+                mobile=mobile,
+            ),
+        ]
+    records = pd.DataFrame(rows).set_index("record_key")
+    features = prepare(records)
+    blocking = candidate_pairs(features, window=5)
+    proposed = blocking.pairs[blocking.proposed_by("name_birth_year")]
+    entity = records["entity"].to_numpy()
+    same = entity[proposed["left"]] == entity[proposed["right"]]
+    assert same.sum() == 40  # every person's pair
+    assert blocking.pairs_per_rule["name_birth_year"] == len(proposed)  # each pair once
+    assert blocking.pairs_per_rule["name_birth_year"] <= 80 * 5 * 2 < 80 * 79 // 2
+    assert candidate_pairs(features).pairs_per_rule["name_birth_year"] == 80 * 79 // 2
 
 
 def test_steward_pairs_join_under_their_own_rule() -> None:

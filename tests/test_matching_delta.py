@@ -86,6 +86,7 @@ def _pairs_on_all_records(
         features,
         rules=tuple(_touching(rule, is_delta) for rule in DEFAULT_RULES),
         max_block_size=settings.max_block_size,
+        window=settings.window,
     )
     left, right = (blocking.pairs[side].to_numpy() for side in ("left", "right"))
     touches = is_delta[left] | is_delta[right]
@@ -102,14 +103,15 @@ def _pairs_on_all_records(
     )
 
 
-@pytest.mark.parametrize("max_block_size", [3, 200])
+@pytest.mark.parametrize(("max_block_size", "window"), [(3, 10), (200, 10), (200, 1)])
 def test_the_neighbourhood_scores_exactly_the_pairs_all_records_would(
-    population: pd.DataFrame, max_block_size: int
+    population: pd.DataFrame, max_block_size: int, window: int
 ) -> None:
     """Only the delta's neighbourhood is prepared; its pairs and their scores (term
     frequencies from the whole population included) equal those of preparing everything, also
-    when small blocks are skipped."""
-    settings = MatchSettings(u_sample_pairs=300_000, max_block_size=max_block_size)
+    when small blocks are skipped, and when blocks are paired by their sorted neighbourhood
+    (window 1: every block of three or more records)."""
+    settings = MatchSettings(u_sample_pairs=300_000, max_block_size=max_block_size, window=window)
     records = population.drop(columns="entity")
     new = records.sample(n=80, random_state=5)
     full = match_records(records.drop(new.index), settings=settings)

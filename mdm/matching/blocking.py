@@ -5,6 +5,21 @@ enumerating each block with array arithmetic, never a Python loop over records. 
 than ``max_block_size`` records (a branch's placeholder phone, hundreds of 张伟 in one city) would
 add quadratically many pairs that the other rules cover better, so that block is skipped for that
 rule and reported.
+
+Below that, a coarse key's blocks grow with the population: a common name and a birth year, a
+surname and a birth date, a family name's sound in a city hold a few people among ten thousand
+records and a few dozen among a million, and all pairs of a block grow with the square of its
+size. A block of more than ``window + 1`` records is therefore not enumerated whole but by the
+sorted neighbourhood method: its records are sorted by what the key leaves free, and each pairs
+only with the ``window`` records after it, in each of NEIGHBOUR_ORDERS. One person's records agree
+on most of those fields, namesakes and relatives on few, so they sort next to each other; a
+second order catches the record whose name or birth date was mistyped or left out. A block
+then adds pairs linear in its size, and a record at most ``window`` per order and rule.
+
+The orders compare text and dates, with the record_key last, never a code of this run's
+factorizing: a block's records sort alike whatever other records are prepared with them, so an
+incremental run, which prepares only a delta's neighbourhood (every record of each block it
+touches), pairs them exactly as a full run does.
 """
 
 from __future__ import annotations
@@ -16,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from mdm.matching.arrays import pair_codes, run_starts
-from mdm.matching.features import NO_DATE, Features
+from mdm.matching.features import NO_DATE, Codes, Features
 
 STEWARD_RULE = "steward"  # pairs a steward decided on, scored even when no rule proposes them
 
@@ -196,30 +211,110 @@ class Blocking:
         return pd.Categorical.from_codes(inverse, categories=pd.Index(labels, dtype=object))
 
 
-def block_pairs(key: np.ndarray, max_block_size: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """All position pairs (i, j) within each block of equal non-negative keys.
+# What a block's records are sorted by, one pass each: the name (its syllables or words in
+# sorted order, so that either order and a romanized copy sort alike), then the birth date; and
+# the mobile, then the name, for the records that lack a birth date or whose name is mistyped.
+# A key fixes some of these fields (a name rule its name): within its blocks the next decides.
+NEIGHBOUR_ORDERS: tuple[tuple[str, str], ...] = (("pinyin", "birth_date"), ("mobile", "pinyin"))
+
+
+def _text_rank(codes: Codes) -> np.ndarray:
+    """Each record's value's place in the text order of the values (-1 when absent)."""
+    _, rank = np.unique(codes.values.astype(str), return_inverse=True)
+    return np.append(rank.astype(np.int64), -1)[codes.codes]
+
+
+def _order_field(features: Features, name: str) -> np.ndarray:
+    if name == "birth_date":
+        return features.birth_days.astype(np.int64)
+    codes: Codes = getattr(features, name)
+    return _text_rank(codes)
+
+
+def neighbour_orders(features: Features) -> tuple[np.ndarray, ...]:
+    """Per NEIGHBOUR_ORDERS pass, each record's position when all are sorted by that pass's
+    fields and then by record_key: sorting a block's records by it sorts them by those."""
+    positions = []
+    for fields in NEIGHBOUR_ORDERS:
+        keys = [features.rank, *(_order_field(features, name) for name in reversed(fields))]
+        position = np.empty(features.size, dtype=np.int64)
+        position[np.lexsort(keys)] = np.arange(features.size)
+        positions.append(position)
+    return tuple(positions)
+
+
+def _all_pairs(starts: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (into the sorted members) of every pair within each block."""
+    # Member t of a block of size s pairs with the s-1-t members after it.
+    first = np.repeat(starts, sizes)
+    offset = np.arange(len(first)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    later = np.repeat(sizes, sizes) - 1 - offset
+    position = first + offset
+    left = np.repeat(position, later)
+    step = np.arange(len(left)) - np.repeat(np.cumsum(later) - later, later)
+    return left, np.repeat(position + 1, later) + step
+
+
+def _next_pairs(sizes: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of each member paired with the ``window`` members after it in its block, for
+    blocks of the given sizes laid end to end."""
+    offset = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    later = np.minimum(window, np.repeat(sizes, sizes) - 1 - offset)
+    left = np.repeat(np.arange(len(offset)), later)
+    step = np.arange(len(left)) - np.repeat(np.cumsum(later) - later, later)
+    return left, left + 1 + step
+
+
+def _neighbour_pairs(
+    members: np.ndarray,
+    sizes: np.ndarray,
+    window: int,
+    orders: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted-neighbourhood pairs of the blocks that ``members`` (sorted by key, blocks of
+    ``sizes`` end to end) make up; a pair two orders find comes twice (candidate_pairs merges
+    each pair's copies anyway)."""
+    block = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+    left, right = _next_pairs(sizes, window)
+    lefts, rights = [], []
+    for order in orders:
+        # one int64 sort: the block, then the record's place in the order (below its size)
+        ordered = members[np.argsort(block * len(order) + order[members])]
+        lefts.append(ordered[left])
+        rights.append(ordered[right])
+    return np.concatenate(lefts), np.concatenate(rights)
+
+
+def block_pairs(
+    key: np.ndarray,
+    max_block_size: int,
+    window: int | None = None,
+    orders: tuple[np.ndarray, ...] = (),
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Position pairs (i, j) within each block of equal non-negative keys: all of a block's
+    pairs, or for a block of more than ``window + 1`` records each record with the ``window``
+    after it in each of ``orders`` (neighbour_orders; a pair that two orders find comes twice).
 
     Returns the pairs and the number of blocks skipped for exceeding ``max_block_size``.
     """
     members = np.flatnonzero(key >= 0)
     order = members[np.argsort(key[members])]
-    sorted_key = key[order]
-    starts = run_starts(sorted_key)
+    starts = run_starts(key[order])
     sizes = np.diff(np.r_[starts, len(order)])
     kept = (sizes >= 2) & (sizes <= max_block_size)
     skipped = int(np.count_nonzero(sizes > max_block_size))
-    starts, sizes = starts[kept], sizes[kept]
-
-    # Member t of a block of size s pairs with the s-1-t members after it.
-    first = np.repeat(starts, sizes)
-    offset = np.arange(len(first)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    block_size = np.repeat(sizes, sizes)
-    later = block_size - 1 - offset
-    position = first + offset
-    left = np.repeat(position, later)
-    step = np.arange(len(left)) - np.repeat(np.cumsum(later) - later, later)
-    right = np.repeat(position + 1, later) + step
-    return order[left], order[right], skipped
+    whole = kept if window is None else kept & (sizes <= window + 1)
+    left, right = _all_pairs(starts[whole], sizes[whole])
+    left, right = order[left], order[right]
+    windowed = kept & ~whole
+    if windowed.any():
+        assert window is not None and orders, "a window needs orders to sort its blocks by"
+        in_windowed = np.repeat(windowed, sizes)
+        near_left, near_right = _neighbour_pairs(
+            order[in_windowed], sizes[windowed], window, orders
+        )
+        left, right = np.r_[left, near_left], np.r_[right, near_right]
+    return left, right, skipped
 
 
 def candidate_pairs(
@@ -227,20 +322,21 @@ def candidate_pairs(
     *,
     rules: tuple[BlockingRule, ...] = DEFAULT_RULES,
     max_block_size: int = 200,
+    window: int | None = None,
     extra: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Blocking:
-    """Union of the rules' pairs; ``extra`` position pairs (steward decisions) join as one more
-    rule, STEWARD_RULE, whose bit is the one just past the last rule's."""
+    """Union of the rules' pairs, blocks of more than ``window + 1`` records by their sorted
+    neighbourhood (None: every block whole); ``extra`` position pairs (steward decisions) join
+    as one more rule, STEWARD_RULE, whose bit is the one just past the last rule's."""
     n = features.size
+    orders = neighbour_orders(features) if window is not None else ()
     # Each pair code (under 52 bits up to 50 million records) carries its rule's bit in the low
     # bits, so one sort brings every rule's copy of a pair together for an OR.
     width = len(rules) + 1
     tagged: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
-    pairs_per_rule: dict[str, int] = {}
     skipped_blocks: dict[str, int] = {}
     for bit, rule in enumerate(rules):
-        left, right, skipped = block_pairs(rule.key(features), max_block_size)
-        pairs_per_rule[rule.name] = len(left)
+        left, right, skipped = block_pairs(rule.key(features), max_block_size, window, orders)
         skipped_blocks[rule.name] = skipped
         tagged.append((pair_codes(left, right, n) << width) | (1 << bit))
     if extra is not None:
@@ -253,6 +349,10 @@ def candidate_pairs(
     starts = run_starts(all_codes)
     unique_codes = all_codes[starts]
     masks = np.bitwise_or.reduceat(all_bits, starts) if len(starts) else all_bits[:0]
+    # counted after the union: a window's two orders may propose one pair twice
+    pairs_per_rule = {
+        rule.name: int(np.count_nonzero((masks >> bit) & 1)) for bit, rule in enumerate(rules)
+    }
 
     low, high = unique_codes // n, unique_codes % n
     swap = features.rank[low] > features.rank[high]

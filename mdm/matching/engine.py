@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mdm.matching.arrays import pair_codes
+from mdm.matching.arrays import isin, pair_codes
 from mdm.matching.audit import DEFAULT_SAMPLE
 from mdm.matching.blocking import (
     DEFAULT_RULES,
@@ -54,6 +54,8 @@ class MatchSettings:
     upper: float = 0.99  # probability at/above which records merge automatically
     lower: float = 0.80  # between lower and upper: possible match for a steward
     max_block_size: int = 200  # a blocking key shared by more records is skipped for that rule
+    # a block of more records pairs each only with this many neighbours per order (blocking.py)
+    window: int = 5
     seed: int = 0  # seeds the random pairs that estimate u
     u_sample_pairs: int = 1_000_000  # random pairs for u (Splink's default max_pairs)
     # A later run matches only its new and changed records with the saved model while they are
@@ -166,7 +168,7 @@ def _never_merged(
     cannot: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """Pairs no threshold merges: cannot-links (households included) and two different ids."""
-    vetoed = np.isin(pair_codes(left, right, features.size), pair_codes(*cannot, features.size))
+    vetoed = isin(pair_codes(left, right, features.size), pair_codes(*cannot, features.size))
     return vetoed | (levels["id"].to_numpy() == level("id", "conflict"))
 
 
@@ -253,20 +255,29 @@ def match_records(
     settings: MatchSettings = MatchSettings(),
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
+    features: Features | None = None,
 ) -> MatchResult:
     """Find which records (index = record_key) are one person, and score every candidate pair.
 
     ``must_link`` / ``cannot_link`` are steward decisions (confirmed merge / not a match) as
-    record_key pairs; they override scores.
+    record_key pairs; they override scores. ``features``: prepare(records), when the caller
+    has computed them already (for the records' stored keys, keys.record_keys).
     """
     if not records.index.is_unique:
         raise ValueError("records must have a unique record_key index")
-    features = prepare(records)
+    if features is None:
+        features = prepare(records)
+    elif features.size != len(records):
+        raise ValueError(f"features of {features.size} records, but {len(records)} records")
     must = _positions(records.index, must_link)
     cannot = _positions(records.index, cannot_link)
     steward = (np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]])
     blocking = candidate_pairs(
-        features, rules=settings.rules, max_block_size=settings.max_block_size, extra=steward
+        features,
+        rules=settings.rules,
+        max_block_size=settings.max_block_size,
+        window=settings.window,
+        extra=steward,
     )
     # Every comparison needs pairs that teach it: rules that only train where no prediction
     # rule leaves one free (blocking.TRAINING_RULES); their pairs are fitted on, then dropped.
@@ -283,6 +294,7 @@ def match_records(
             features,
             rules=settings.rules + train_only,
             max_block_size=settings.max_block_size,
+            window=settings.window,
             extra=steward,
         )
     left = fitting.pairs["left"].to_numpy()
@@ -340,7 +352,7 @@ def _pair_table(
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
     probability = scores["match_probability"].to_numpy()
-    vetoed = np.isin(pair_codes(left, right, n), pair_codes(*cannot, n))
+    vetoed = isin(pair_codes(left, right, n), pair_codes(*cannot, n))
     id_conflict = levels["id"].to_numpy() == level("id", "conflict")
     decision = np.select(
         [vetoed, position[left] == position[right], id_conflict, probability >= settings.lower],
@@ -459,6 +471,7 @@ def match_delta(
         features,
         rules=tuple(_touching(rule, is_delta, oversized.get(rule.name)) for rule in settings.rules),
         max_block_size=settings.max_block_size,
+        window=settings.window,
         extra=(np.r_[must[0], cannot[0]], np.r_[must[1], cannot[1]]),
     )
     touches = (

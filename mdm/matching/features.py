@@ -215,6 +215,11 @@ def postcode_text(text: pd.Series) -> pd.Series:
     return text.str.upper().str.replace(r"\s+", "", regex=True)
 
 
+def address_text(text: pd.Series) -> pd.Series:
+    """An address as keyed: whitespace removed."""
+    return text.str.replace(r"\s+", "", regex=True)
+
+
 def _sound(codes: Codes, encode: Callable[[str], str]) -> Codes:
     return _derive(codes.codes, pd.Series([encode(v) or None for v in codes.values], dtype=object))
 
@@ -258,8 +263,8 @@ def prepare(records: pd.DataFrame) -> Features:
     )
     mobile = _text_codes(column(records, "mobile"))
     email = _text_codes(column(records, "email"), lambda t: t.str.lower())
-    address_codes, address_text = _distinct_text(column(records, "address"))
-    words = address_text.str.lower().str.replace(r"[^\w]+", " ", regex=True).str.split()
+    address_codes, addresses = _distinct_text(column(records, "address"))
+    words = addresses.str.lower().str.replace(r"[^\w]+", " ", regex=True).str.split()
     numbers = [" ".join(w for w in ws if w.isdigit()) or None for ws in words]
     street = [" ".join(w for w in ws if not w.isdigit()) or None for ws in words]
     hanzi = _broadcast(name.codes, is_hanzi.to_numpy(bool, na_value=False), False)
@@ -299,7 +304,7 @@ def prepare(records: pd.DataFrame) -> Features:
         email_local=_derive(
             email.codes, pd.Series(email.values, dtype="string").str.split("@").str[0]
         ),
-        address=_derive(address_codes, address_text.str.replace(r"\s+", "", regex=True)),
+        address=_derive(address_codes, address_text(addresses)),
         house_number=_derive(address_codes, pd.Series(numbers, dtype=object)),
         street_words=_derive(address_codes, pd.Series(street, dtype=object)),
         city=_text_codes(column(records, "city"), lambda t: t.str.removesuffix("市")),

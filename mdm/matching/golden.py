@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mdm.matching.engine import MatchResult
@@ -50,24 +51,20 @@ def golden_records(
 
 def record_scores(result: MatchResult) -> pd.Series:
     """For each record, the strongest merge edge that holds it in its customer (1.0 alone)."""
-    scores = pd.Series(1.0, index=result.clusters.index)
+    clusters = result.clusters
+    scores = np.ones(len(clusters))
     merged = result.pairs[result.pairs["decision"] == "match"]
-    if merged.empty:
-        return scores
-    same = (
-        result.clusters.reindex(merged["left_key"]).to_numpy()
-        == result.clusters.reindex(merged["right_key"]).to_numpy()
-    )
-    merged = merged[same]
-    both = pd.concat(
-        [
-            merged[["left_key", "match_probability"]].rename(columns={"left_key": "key"}),
-            merged[["right_key", "match_probability"]].rename(columns={"right_key": "key"}),
-        ]
-    )
-    strongest = both.groupby("key")["match_probability"].max()
-    scores.loc[strongest.index] = strongest
-    return scores
+    # By row position: one lookup per side, then a group-by on integers rather than on keys.
+    left = clusters.index.get_indexer(merged["left_key"])
+    right = clusters.index.get_indexer(merged["right_key"])
+    labels = clusters.to_numpy()
+    same = (left >= 0) & (right >= 0)  # an incremental run's pairs reach unaffected records
+    same[same] = labels[left[same]] == labels[right[same]]
+    probability = merged["match_probability"].to_numpy()[same]
+    both = pd.Series(np.r_[probability, probability])
+    strongest = both.groupby(np.r_[left[same], right[same]]).max()
+    scores[strongest.index.to_numpy()] = strongest.to_numpy()
+    return pd.Series(scores, index=clusters.index)
 
 
 def quality_score(golden: pd.DataFrame) -> pd.Series:

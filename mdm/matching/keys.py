@@ -20,6 +20,8 @@ for the rule is skipped exactly as a full run skips it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -27,12 +29,15 @@ from mdm.matching import latin
 from mdm.matching.features import (
     HANZI,
     NO_DATE,
+    Codes,
+    Features,
     _broadcast,
     _factorize,
     _latin_parts,
     _sorted_characters,
     _sound,
     _text_codes,
+    address_text,
     birth_fields,
     column,
     flag,
@@ -66,13 +71,24 @@ KEY_COLUMNS = (*LOOSE_KEYS, *RULE_KEYS, *(f"value_{field}" for field in VALUE_FI
 
 def hash_values(values: np.ndarray | pd.Series) -> np.ndarray:
     """A stable int64 hash of each value's text; 0 (no key) for a missing value."""
-    values = np.asarray(values, dtype=object)
+    values = np.asarray(values)
     missing = pd.isna(values)
-    text = np.array(["" if gone else str(v) for v, gone in zip(values, missing, strict=True)])
-    if len(text) == 0:
+    if len(values) == 0:
         return np.empty(0, dtype=np.int64)
-    hashed = pd.util.hash_array(text.astype(object)).view(np.int64)
+    hashed = pd.util.hash_array(_texts(values, missing)).view(np.int64)
     return np.where(missing, 0, np.where(hashed == 0, 1, hashed))
+
+
+def _texts(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Each value's text ('' where missing) as Python strings; str() runs per value only when
+    some value is not a string already (a million of them took seconds)."""
+    if values.dtype.kind in "iu":
+        return values.astype(str).astype(object)
+    objects = values.astype(object)
+    if pd.api.types.infer_dtype(objects, skipna=True) in ("string", "empty"):
+        return np.where(missing, "", objects)
+    text = ["" if gone else str(v) for v, gone in zip(objects, missing, strict=True)]
+    return np.array(text).astype(object)
 
 
 def _spread(codes: np.ndarray, values: np.ndarray | pd.Series) -> np.ndarray:
@@ -110,13 +126,53 @@ def _ints(values: np.ndarray, present: np.ndarray) -> np.ndarray:
     return np.where(present, hash_values(values.astype(np.int64)), 0)
 
 
-def record_keys(records: pd.DataFrame) -> pd.DataFrame:
-    """KEY_COLUMNS of each record (int64, 0 = none), indexed like ``records``."""
+@dataclass(frozen=True)
+class _Shared:
+    """The fields the keys hash as features.prepare computes them, named as in Features."""
+
+    name: Codes
+    pinyin: Codes
+    city: Codes
+    postcode: Codes
+    address: Codes
+    birth_date: Codes
+    birth_days: np.ndarray
+    birth_year: np.ndarray
+    given_sound: Codes
+    family_sound: Codes
+
+
+def _shared(records: pd.DataFrame) -> _Shared:
+    """The fields of _Shared, for a caller that has no Features of the records."""
     name = _text_codes(column(records, "name_key"))
-    pinyin = _text_codes(column(records, "name_pinyin_sorted"))
-    city = _text_codes(column(records, "city"), lambda t: t.str.removesuffix("市"))
-    postcode = _text_codes(column(records, "postal_code"), postcode_text)
+    hanzi = pd.Series(name.values, dtype="string").str.contains(HANZI, regex=True)
+    given, family = _latin_parts(
+        records, _broadcast(name.codes, hanzi.to_numpy(bool, na_value=False), False)
+    )
     birth = birth_fields(records)
+    return _Shared(
+        name=name,
+        pinyin=_text_codes(column(records, "name_pinyin_sorted")),
+        city=_text_codes(column(records, "city"), lambda t: t.str.removesuffix("市")),
+        postcode=_text_codes(column(records, "postal_code"), postcode_text),
+        address=_text_codes(column(records, "address"), address_text),
+        birth_date=birth.date,
+        birth_days=birth.days,
+        birth_year=birth.year,
+        given_sound=_sound(given, latin.given_sound),
+        family_sound=_sound(family, latin.family_sound),
+    )
+
+
+def record_keys(records: pd.DataFrame, features: Features | None = None) -> pd.DataFrame:
+    """KEY_COLUMNS of each record (int64, 0 = none), indexed like ``records``.
+
+    ``features``: features.prepare(records), when the caller has them (a first run matches
+    exactly the records it keys): the names, cities, birth dates and latin name parts they hold
+    are hashed as they are, not computed again (the name parts are half of either's time).
+    """
+    shared = features if features is not None else _shared(records)
+    name, pinyin, city = shared.name, shared.pinyin, shared.city
     ids, id_values = _raw_codes(records, "id_number")
     mobiles, mobile_values = _raw_codes(records, "mobile")
     emails, email_values = _raw_codes(records, "email")
@@ -126,20 +182,13 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
     pinyin_hash = np.where(partial, 0, _spread(pinyin.codes, pinyin.values))
     city_hash = _spread(city.codes, city.values)
     surname = _spread(pinyin_order, _first_tokens(pinyin_values))
-    birth_year = _ints(birth.year, birth.year > 0)
-    birth_days = _ints(birth.days, birth.days != NO_DATE)
+    birth_year = _ints(shared.birth_year, shared.birth_year > 0)
+    birth_days = _ints(shared.birth_days, shared.birth_days != NO_DATE)
     id17, stub = _id_parts(id_values)
     mobile_digits = _spread(mobiles, _sorted_characters(mobile_values).to_numpy())
-    address = _text_codes(
-        column(records, "address"), lambda t: t.str.replace(r"\s+", "", regex=True)
-    )
-    hanzi = pd.Series(name.values, dtype="string").str.contains(HANZI, regex=True)
-    given, family = _latin_parts(
-        records, _broadcast(name.codes, hanzi.to_numpy(bool, na_value=False), False)
-    )
-    given_sound, family_sound = _sound(given, latin.given_sound), _sound(family, latin.family_sound)
-    family_hash = _spread(family_sound.codes, family_sound.values)
-    given_hash = _spread(given_sound.codes, given_sound.values)
+    address, postcode = shared.address, shared.postcode
+    family_hash = _spread(shared.family_sound.codes, shared.family_sound.values)
+    given_hash = _spread(shared.given_sound.codes, shared.given_sound.values)
     keys = {
         "id_number": _spread(ids, id_values),
         "id17": _spread(ids, id17),
@@ -158,7 +207,7 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
         "postcode_family_sound": _joint(_spread(postcode.codes, postcode.values), family_hash),
         "value_name": name_hash,
         "value_pinyin": pinyin_hash,
-        "value_birth_date": _spread(birth.date.codes, birth.date.values),
+        "value_birth_date": _spread(shared.birth_date.codes, shared.birth_date.values),
         "value_city": city_hash,
     }
     return pd.DataFrame(keys, index=records.index, columns=list(KEY_COLUMNS), dtype=np.int64)

@@ -6,6 +6,7 @@ and no value leaves this module, so the result can go into reports and Prefect a
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -35,9 +36,14 @@ def weight_histogram(weights: np.ndarray) -> dict[str, list[float] | list[int]]:
 def merges_per_rule(pairs: pd.DataFrame) -> dict[str, int]:
     """Merged pairs (decision ``match``) per blocking rule that proposed them; a pair that
     several rules proposed counts once for each, as Splink's cumulative rule chart does."""
-    merged = pairs.loc[pairs["decision"] == "match", "rules"].astype(str)
-    counted = merged.str.split(",").explode().value_counts()
-    return {str(rule): int(n) for rule, n in counted.sort_index().items() if rule}
+    # Counted per distinct rule list (a categorical's codes), then split: splitting the text of
+    # every merged pair took seconds at a million records.
+    per_list = pairs.loc[pairs["decision"] == "match", "rules"].value_counts()
+    counted: Counter[str] = Counter()
+    for rules, n in per_list.items():
+        for rule in str(rules).split(","):
+            counted[rule] += int(n)
+    return {rule: counted[rule] for rule in sorted(counted) if rule and counted[rule]}
 
 
 def cluster_sizes(clusters: pd.Series) -> dict[str, int]:
