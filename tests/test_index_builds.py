@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 import sqlalchemy as sa
+from helpers.rows import golden_customer
 from sqlalchemy.orm import Session
 
 from warehouse.db import create_warehouse_engine, migrate
 from warehouse.load.index_builds import indexes_built_after
 from warehouse.models import Customer, CustomerSegment
-
-
-def _customer(customer_id: str) -> Customer:
-    now = dt.datetime(2025, 6, 30, tzinfo=dt.UTC)
-    return Customer(
-        customer_id=customer_id,
-        full_name="陈丽华",
-        quality_score=1.0,
-        count_sources=1,
-        field_sources={},
-        is_active=True,
-        created_at=now,
-        updated_at=now,
-        last_run_id="r0",
-    )
 
 
 def _indexes(session: Session, table: str) -> set[str]:
@@ -38,7 +22,7 @@ def test_empty_tables_lose_their_indexes_inside_and_get_them_back(postgres_url: 
     try:
         migrate(engine)
         with Session(engine) as session, session.begin():
-            session.add(_customer("C1"))
+            session.add(golden_customer("C1"))
         with Session(engine) as session, session.begin():
             before = {t: _indexes(session, t) for t in ("customer", "customer_segment")}
             assert before["customer_segment"] and before["customer"]

@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from helpers.rows import golden_customer
 from sqlalchemy.orm import Session
 
 from warehouse.db import create_warehouse_engine, migrate
@@ -47,17 +48,8 @@ def output(run_id: str, rows: list[tuple[str, str, str]], **extra: object) -> Ru
 
 
 def customer(customer_id: str, mobile: str, active: bool = True) -> Customer:
-    return Customer(
-        customer_id=customer_id,
-        full_name="=陈丽华",
-        mobile=mobile,
-        quality_score=1.0,
-        count_sources=1,
-        field_sources={},
-        is_active=active,
-        created_at=NOW,
-        updated_at=NOW,
-        last_run_id="r0",
+    return golden_customer(
+        customer_id, full_name="=陈丽华", mobile=mobile, quality_score=1.0, is_active=active
     )
 
 

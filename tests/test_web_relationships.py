@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers.rows import golden_customer
 from helpers.workbench import MOBILE, NOW, seed, sign_in
 from sqlalchemy.orm import Session
 
@@ -90,16 +91,7 @@ def test_related_customers_query_on_both_warehouses(warehouse_url: str) -> None:
     migrate(engine)
     with Session(engine) as session, session.begin():
         session.add(
-            Customer(
-                customer_id="C000000002",
-                full_name="Mary Walker",
-                quality_score=0.5,
-                count_sources=1,
-                field_sources={},
-                created_at=NOW,
-                updated_at=NOW,
-                last_run_id="seed",
-            )
+            golden_customer("C000000002", full_name="Mary Walker", created_at=NOW, updated_at=NOW)
         )
         for low, high, kind in (
             ("C000000001", "C000000003", "shared_address"),
