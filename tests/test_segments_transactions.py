@@ -168,11 +168,13 @@ def test_times_with_and_without_an_offset_in_one_feed_are_all_china_local_time()
         ("T2", "1001", "2025-01-02T10:00:00+08:00", "100", "R2"),
         ("T3", "1002", "2025-01-03T01:00:00Z", "100", "R2"),
         ("T4", "1002", "not a time", "100", "R2"),
+        ("T5", "1002", "2025-01-04 08:00:00 UTC", "100", "R2"),  # a zone by name
     )
     parsed, bad = parse_transactions(rows, ref_channel="branch")
     assert list(parsed["txn_at"].astype(str)) == [
         "2025-01-02 10:00:00",
         "2025-01-02 10:00:00",
         "2025-01-03 09:00:00",
+        "2025-01-04 16:00:00",
     ]
     assert bad["reasons"].map(lambda r: r[0]["rule"]).tolist() == ["txn_at_parses"]

@@ -38,14 +38,32 @@ def local_times(text: pd.Series) -> pd.Series:
     except ValueError:  # "Mixed timezones detected"
         with_offset = text.str.contains(_WITH_OFFSET, regex=True).fillna(False).to_numpy(bool)
         aware = pd.to_datetime(text[with_offset], errors="coerce", format="mixed", utc=True)
-        naive = pd.to_datetime(text[~with_offset], errors="coerce", format="mixed")
-        if isinstance(naive.dtype, pd.DatetimeTZDtype):  # an offset the pattern did not know
-            naive = pd.Series(pd.NaT, index=naive.index, dtype="datetime64[us]")
         local = aware.dt.tz_convert(LOCAL_ZONE).dt.tz_localize(None)
-        return pd.concat([local, naive]).reindex(text.index)
+        return pd.concat([local, _naive_times(text[~with_offset])]).reindex(text.index)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert(LOCAL_ZONE).dt.tz_localize(None)
     return parsed
+
+
+def _naive_times(text: pd.Series) -> pd.Series:
+    """The times without an offset the pattern knows; should some still name a zone (``UTC``,
+    ``GMT+8``), each value is parsed alone, so that neither kind is lost."""
+    try:
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        if not isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            return parsed
+    except ValueError:
+        pass
+    return pd.Series(
+        [_local_time(value) for value in text], index=text.index, dtype="datetime64[us]"
+    )
+
+
+def _local_time(value: object) -> pd.Timestamp:
+    time = pd.to_datetime(value, errors="coerce")
+    if pd.isna(time) or time.tzinfo is None:
+        return time
+    return time.tz_convert(LOCAL_ZONE).tz_localize(None)
 
 
 def parse_transactions(
