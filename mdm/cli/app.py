@@ -140,6 +140,9 @@ def _run(
 
     load_channels(sources)  # a configuration mistake answers before Prefect and GX load
     find_segment_rules(sources, segments)
+    from flows.temporary_server import start_temporary_server
+
+    server_started = start_temporary_server()  # it starts while the flows import
     from flows.pipeline import RunSettings, run_pipeline
     from mdm.cli.report import format_summary
 
@@ -151,6 +154,7 @@ def _run(
         wait_seconds=wait_seconds,
         **options,
     )
+    server_started()
     summary = run_pipeline(settings)
     typer.echo(format_summary(summary, warehouse_url=url))
     return summary
