@@ -19,34 +19,50 @@ from flows.local_data import local_data_flow
 from mdm.schema import REJECT_COLUMNS
 from mdm.segments.compliance import aum_alerts, compliance_tasks
 from mdm.segments.config import SegmentRules, load_segment_rules
-from mdm.segments.profile import build_profile, empty_activity, roll_up
+from mdm.segments.profile import ActivityWindow, build_profile
 from mdm.segments.rules import assign_segments
-from mdm.segments.transactions import link_transactions, parse_transactions
+from mdm.segments.transactions import (
+    HeldTransactions,
+    hold_transactions,
+    parse_transactions,
+    roll_up_held,
+)
 
 
 @dataclass
 class TransactionFeed:
-    """One transactions channel's parsed rows and the channel its customer_ref points into."""
+    """One transactions channel's rows, held until enrichment (mdm/segments/transactions.py
+    HeldTransactions), and the channel its customer_ref points into."""
 
     channel: str
     ref_channel: str
-    parsed: pd.DataFrame  # parse_transactions: typed, with ref_key, not yet linked
+    held: HeldTransactions  # the parsed rows as aggregates per ref_key, not yet linked
     rejects: pd.DataFrame  # rows rejected while reading, then those that did not parse
 
     @classmethod
     def parse(
-        cls, channel: str, ref_channel: str, mapped: pd.DataFrame, rejects: pd.DataFrame
+        cls,
+        channel: str,
+        ref_channel: str,
+        mapped: pd.DataFrame,
+        rejects: pd.DataFrame,
+        window: ActivityWindow,
     ) -> TransactionFeed:
-        """The feed of a channel's mapped rows and read rejects. Parsed as soon as read: the
-        run holds a feed from before validation until enrichment, and typed columns take
-        about half the memory of the rows as read (a million records bring 2.8 million)."""
+        """The feed of a channel's mapped rows and read rejects. Rolled up per ref_key as
+        soon as read: the run holds a feed from before validation until enrichment, and a
+        million records bring 2.8 million rows."""
         parsed, bad = parse_transactions(mapped, ref_channel=ref_channel)
+        held = hold_transactions(parsed, window)
         rejects = pd.concat([r for r in (rejects, bad) if not r.empty] or [rejects])
-        return cls(channel, ref_channel, parsed, rejects.reset_index(drop=True))
+        return cls(channel, ref_channel, held, rejects.reset_index(drop=True))
+
+    @property
+    def rows_parsed(self) -> int:
+        return self.held.rows
 
     @property
     def rows_read(self) -> int:
-        return len(self.parsed) + len(self.rejects)
+        return self.held.rows + len(self.rejects)
 
 
 @dataclass
@@ -66,6 +82,15 @@ def product_prefixes(rules: SegmentRules) -> tuple[str, ...]:
     config = rules.campaigns
     lists = (config.wealth_products, config.fund_sip, config.bond_funds, config.bancassurance)
     return tuple(dict.fromkeys(p for rule in lists for p in rule.product_prefixes))
+
+
+def activity_window(rules: SegmentRules, as_of: dt.date) -> ActivityWindow:
+    """What the roll-up of a run on `as_of` under `rules` measures transactions against."""
+    return ActivityWindow(
+        as_of=as_of,
+        quiet_days=rules.lifecycle.churn_warning.quiet_days,
+        product_prefixes=product_prefixes(rules),
+    )
 
 
 def with_transaction_fields(customers: pd.DataFrame, activity: pd.DataFrame) -> pd.DataFrame:
@@ -105,27 +130,17 @@ def roll_up_transactions(
     as_of: dt.date,
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Per-customer activity, the rejected transaction rows, and how many rows were linked."""
-    linked_parts, reject_parts = [], []
-    for feed in feeds:
-        linked, unknown = link_transactions(feed.parsed, customer_of)
-        linked_parts.append(linked)
-        reject_parts.extend([feed.rejects, unknown])
-    prefixes = product_prefixes(rules)
+    activity, unknown, linked = roll_up_held(
+        [feed.held for feed in feeds], customer_of, activity_window(rules, as_of)
+    )
+    reject_parts = [
+        part for feed, u in zip(feeds, unknown, strict=True) for part in (feed.rejects, u)
+    ]
     rejects = pd.concat(
         [r for r in reject_parts if not r.empty] or [pd.DataFrame(columns=REJECT_COLUMNS)],
         ignore_index=True,
     )[list(REJECT_COLUMNS)]
-    linked_all = [part for part in linked_parts if not part.empty]
-    if not linked_all:
-        return empty_activity(prefixes), rejects, 0
-    transactions = pd.concat(linked_all, ignore_index=True)
-    activity = roll_up(
-        transactions,
-        as_of=as_of,
-        quiet_days=rules.lifecycle.churn_warning.quiet_days,
-        product_prefixes=prefixes,
-    )
-    return activity, rejects, len(transactions)
+    return activity, rejects, linked
 
 
 @task(cache_policy=NO_CACHE)

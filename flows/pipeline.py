@@ -26,7 +26,7 @@ from flows.artifacts import publish_run_outputs, quarantine_reasons
 from flows.collector import young_collections_only
 from flows.dask import dask_scheduler, on_dask
 from flows.dedupe import dedupe_flow, incremental
-from flows.enrich import EnrichResult, TransactionFeed, enrich_flow
+from flows.enrich import EnrichResult, TransactionFeed, activity_window, enrich_flow
 from flows.gates import check_quality_gates
 from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_deliveries
 from flows.local_data import unwalked
@@ -43,6 +43,7 @@ from mdm.matching.config import MATCHING_FILE, load_matching
 from mdm.matching.labels import label_summary
 from mdm.schema import REJECT_COLUMNS
 from mdm.segments.config import find_segment_rules
+from mdm.segments.profile import ActivityWindow
 from mdm.segments.rules import segment_sizes
 from mdm.settings import ProcessSettings
 from mdm.stewardship.tasks import route_tasks, task_key
@@ -184,14 +185,17 @@ def pipeline_flow(settings: RunSettings) -> RunSummary:
     return summary
 
 
-def _transaction_feeds(config: ChannelsConfig) -> list[TransactionFeed]:
-    """Read and parse every transactions feed with the channel reader; enrich links them."""
+def _transaction_feeds(config: ChannelsConfig, window: ActivityWindow) -> list[TransactionFeed]:
+    """Read every transactions feed with the channel reader, rolled up per ref_key against the
+    run's `window`; enrich links them."""
     feeds = []
     for channel in config.transactions:
         batch = ingest_channel(config, channel)
         assert channel.ref_channel is not None  # checked by load_channels
         feeds.append(
-            TransactionFeed.parse(channel.name, channel.ref_channel, batch.records, batch.rejects)
+            TransactionFeed.parse(
+                channel.name, channel.ref_channel, batch.records, batch.rejects, window
+            )
         )
     return feeds
 
@@ -233,7 +237,7 @@ def _read_state(
     """Only the delta's neighbourhood when the run will be incremental (warehouse/delta_state.py),
     else everything. A run that brings transactions reads everything: its feed may name any
     customer, whose transaction fields and segments it then changes."""
-    if not any(len(feed.parsed) for feed in feeds):  # parsed rows may name any customer
+    if not any(feed.rows_parsed for feed in feeds):  # parsed rows may name any customer
         partial = read_partial_state(
             session,
             run_records,
@@ -339,7 +343,8 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
     url = warehouse_url(process)  # the environment or a Prefect Secret block, never a parameter
 
     batches = watch.run("ingest", lambda: on_dask(ingest_flow, scheduler)(config))
-    feeds = watch.run("transactions", lambda: _transaction_feeds(config))
+    window = activity_window(rules, as_of)
+    feeds = watch.run("transactions", lambda: _transaction_feeds(config, window))
     engine = create_warehouse_engine(url)
     try:
         with held_run(
