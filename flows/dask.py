@@ -12,7 +12,7 @@ model's fit, clustering and survivorship need every pair at once and stay in the
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from prefect import Flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
+from prefect.context import FlowRunContext, TaskRunContext
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
@@ -63,6 +63,25 @@ def on_dask(flow: F, address: str | None) -> F:
 
     runner = cast(TaskRunner[PrefectFuture[Any]], DaskTaskRunner(address=address))
     return cast(F, flow.with_options(task_runner=runner))
+
+
+@contextmanager
+def parameters_left_behind() -> Iterator[None]:
+    """Tasks submitted within leave the current flow run's and task run's parameters behind.
+
+    Prefect sends the submitting flow run's and task run's contexts with every task it submits
+    to Dask, parameters included (`prefect.context.serialize_context`), so that
+    `prefect.runtime` can name them on the worker: from dedupe, that would be every record and
+    the warehouse's state, pickled again into each task (38 MB a task on 100,000 records).
+    Within, the contexts are copies whose parameters are their type names, as LocalDataFlow
+    records them."""
+    with ExitStack() as stack:
+        for context in (FlowRunContext.get(), TaskRunContext.get()):
+            if context is not None:
+                given = context.parameters or {}
+                names = {name: f"<{type(value).__name__}>" for name, value in given.items()}
+                stack.enter_context(context.model_copy(update={"parameters": names}))
+        yield
 
 
 @task(name="compare-pairs", cache_policy=NO_CACHE)
@@ -113,7 +132,8 @@ class OnWorkers:
             ],
             hash=False,
         )
-        runs = [compare_part.submit(shared, part, cutoffs) for part in parts]
+        with parameters_left_behind():
+            runs = [compare_part.submit(shared, part, cutoffs) for part in parts]
         return pd.concat([run.result() for run in runs], ignore_index=True)
 
 

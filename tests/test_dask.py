@@ -24,9 +24,9 @@ from prefect.client.schemas.filters import (
     TaskRunFilter,
     TaskRunFilterName,
 )
-from prefect.context import FlowRunContext
+from prefect.context import FlowRunContext, serialize_context
 
-from flows.dask import OnWorkers, on_dask, pair_comparison
+from flows.dask import OnWorkers, on_dask, pair_comparison, parameters_left_behind
 from flows.local_data import LocalDataFlow, local_data_flow
 from flows.validate import validate_flow
 from mdm.matching import MatchResult, match_records
@@ -54,6 +54,23 @@ def test_a_flow_on_dask_still_records_its_records_as_type_names_only() -> None:
 def test_without_dask_the_pairs_are_compared_here_as_before() -> None:
     assert pair_comparison(None, 10) is None  # dedupe's default: compare.compare, here
     assert pair_comparison("tcp://127.0.0.1:8786", 10) == OnWorkers(pairs_per_task=10)
+
+
+@local_data_flow(name="holds-records")
+def _holds_records(records: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
+    context = FlowRunContext.get()
+    assert context is not None and context.parameters is not None
+    with parameters_left_behind():
+        sent = serialize_context()["flow_run_context"]["parameters"]
+    return sent, context.parameters
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_tasks_sent_to_dask_leave_the_flow_runs_records_behind() -> None:
+    records = pd.DataFrame({"name_key": ["王伟"]})
+    sent, after = _holds_records(records)
+    assert sent == {"records": "<DataFrame>"}  # what a task submitted within would carry
+    assert after["records"] is records  # the flow run's own context is untouched
 
 
 @local_data_flow(name="match-on-dask")
