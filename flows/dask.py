@@ -4,7 +4,7 @@
 uses a scheduler that is already running (dask-kubernetes or dask-jobqueue start one on a
 cluster). Without Dask the flows' tasks run one after the other in this process.
 
-On Dask, dedupe's candidate pairs are compared in parts on the workers (`on_workers`): the
+On Dask, dedupe's candidate pairs are compared in parts on the workers (`OnWorkers`): the
 matcher (mdm/matching) is handed that way of computing levels and splits nothing itself. The
 model's fit, clustering and survivorship need every pair at once and stay in the flow's process.
 """
@@ -32,8 +32,8 @@ F = TypeVar("F", bound=Flow[Any, Any])
 LOCAL_CLUSTER = "local"  # RunSettings.dask_address that starts a LocalCluster for the run
 
 # Candidate pairs a comparison task takes at most (RunSettings.dask_pairs_per_task): a few
-# seconds of a worker's time (243,000 pairs of the 100k test bed: 1 s), 8 MB of pairs in and
-# 3.5 MB of levels out, and enough parts to keep the workers busy from 1.5 million pairs on.
+# seconds of a worker's time (the 100k test bed's 243,083 pairs: about 1 s), 8 MB of pairs in
+# and 3.5 MB of levels out; a million records' several million pairs make several parts.
 PAIRS_PER_TASK = 500_000
 
 # Without Dask: one task at a time, as a direct call would run them (the standardizers keep
@@ -72,7 +72,8 @@ def parameters_left_behind() -> Iterator[None]:
     Prefect sends the submitting flow run's and task run's contexts with every task it submits
     to Dask, parameters included (`prefect.context.serialize_context`), so that
     `prefect.runtime` can name them on the worker: from dedupe, that would be every record and
-    the warehouse's state, pickled again into each task (38 MB a task on 100,000 records).
+    the warehouse's state, pickled again into each task (tens of megabytes a task at 100,000
+    records).
     Within, the contexts are copies whose parameters are their type names, as LocalDataFlow
     records them."""
     with ExitStack() as stack:
@@ -120,15 +121,11 @@ class OnWorkers:
         client = context.task_runner.client  # type: ignore[attr-defined]  # a DaskTaskRunner
         # hash=False: no tokenizing of tens of megabytes that are scattered once anyway
         shared = client.scatter(features, broadcast=True, hash=False)
+        size = self.pairs_per_task
         parts = client.scatter(
             [
-                np.stack(
-                    [
-                        left[start : start + self.pairs_per_task],
-                        right[start : start + self.pairs_per_task],
-                    ]
-                )
-                for start in range(0, len(left), self.pairs_per_task)
+                np.stack([left[start : start + size], right[start : start + size]])
+                for start in range(0, len(left), size)
             ],
             hash=False,
         )
