@@ -22,6 +22,7 @@ from mdm.customer_ids import assign_customer_ids
 from mdm.matching import MatchResult, MatchSettings, fits, match_delta, match_records
 from mdm.matching.audit import AuditSample, automatic_merges, sample_merges
 from mdm.matching.blocking import DEFAULT_RULES
+from mdm.matching.compare import ComparePairs, compare
 from mdm.matching.features import Features, prepare
 from mdm.matching.golden import golden_records, record_scores
 from mdm.matching.keys import record_keys
@@ -88,6 +89,7 @@ def match_task(
     settings: MatchSettings,
     state: WarehouseState,
     features: Features | None = None,
+    compare_pairs: ComparePairs | None = None,
 ) -> MatchResult:
     return match_records(
         records,
@@ -95,12 +97,17 @@ def match_task(
         must_link=state.must_link,
         cannot_link=state.cannot_link,
         features=features,
+        compare_pairs=compare_pairs or compare,
     )
 
 
 @task(cache_policy=NO_CACHE)
 def match_delta_task(
-    combined: Combined, delta: pd.Index, settings: MatchSettings, state: WarehouseState
+    combined: Combined,
+    delta: pd.Index,
+    settings: MatchSettings,
+    state: WarehouseState,
+    compare_pairs: ComparePairs | None = None,
 ) -> MatchResult:
     assert state.match_parameters is not None  # checked by incremental()
     return match_delta(
@@ -113,6 +120,7 @@ def match_delta_task(
         cannot_link=state.cannot_link,
         keys=combined.keys,
         population=state.partial.population if state.partial is not None else None,
+        compare_pairs=compare_pairs or compare,
     )
 
 
@@ -290,11 +298,14 @@ def dedupe_flow(
     state: WarehouseState,
     settings: MatchSettings,
     warnings: list[dict[str, Any]],
+    compare_pairs: ComparePairs | None = None,
 ) -> DedupeResult:
     """Match, cluster, merge; every record of the run and of the warehouse ends in one customer.
 
     Incremental when it can be (see the module docstring): the result is the same customers
-    for the records that did not change, at a fraction of the work.
+    for the records that did not change, at a fraction of the work. ``compare_pairs`` computes
+    the candidate pairs' levels (in parts on Dask workers: flows/dask.py `OnWorkers`); None:
+    compare.compare, here.
     """
     partial = state.partial
     # A first run matches exactly its own records: their stored keys and the matcher share
@@ -311,9 +322,13 @@ def dedupe_flow(
         raise ValueError("a partially read warehouse state needs an incremental run")
     if matched_all:
         shared = features if records is run_records else None
-        result = match_task(records, settings, unwalked(state), unwalked(shared))
+        result = match_task(
+            records, settings, unwalked(state), unwalked(shared), unwalked(compare_pairs)
+        )
     else:
-        result = match_delta_task(unwalked(combined), delta, settings, unwalked(state))
+        result = match_delta_task(
+            unwalked(combined), delta, settings, unwalked(state), unwalked(compare_pairs)
+        )
     deduped = merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))
     deduped.matched_all = matched_all
     if not matched_all:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from flows.artifacts import publish_run_outputs, quarantine_reasons
 from flows.collector import young_collections_only
-from flows.dask import dask_scheduler, on_dask
+from flows.dask import PAIRS_PER_TASK, dask_scheduler, on_dask, pair_comparison
 from flows.dedupe import dedupe_flow, incremental
 from flows.enrich import EnrichResult, TransactionFeed, activity_window, enrich_flow
 from flows.gates import check_quality_gates
@@ -76,6 +76,8 @@ class RunSettings(BaseModel):
     fail_on_degenerate_model: bool = False
     # Dask (flows/dask.py): a scheduler's address, or "local" to start a LocalCluster; None: none
     dask_address: str | None = None
+    # on Dask, dedupe compares its candidate pairs in tasks of at most this many pairs each
+    dask_pairs_per_task: int = Field(default=PAIRS_PER_TASK, ge=1)
 
 
 @dataclass
@@ -331,7 +333,8 @@ def _run(settings: RunSettings) -> RunSummary:
 
 
 def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
-    """The run; ingest and validate send their tasks to the Dask `scheduler`, if any."""
+    """The run; ingest, validate and dedupe's comparisons of candidate pairs send their tasks
+    to the Dask `scheduler`, if any."""
     process = ProcessSettings()
     watch = _Stopwatch()
     run_id = str(uuid.uuid4())
@@ -364,8 +367,12 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
             )
             deduped = watch.run(
                 "dedupe",
-                lambda: dedupe_flow(
-                    validation.valid, before.state, match_settings, validation.warnings
+                lambda: on_dask(dedupe_flow, scheduler)(
+                    validation.valid,
+                    before.state,
+                    match_settings,
+                    validation.warnings,
+                    pair_comparison(scheduler, settings.dask_pairs_per_task),
                 ),
             )
             enriched = watch.run(

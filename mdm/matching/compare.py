@@ -458,6 +458,14 @@ CUTOFFS: dict[str, dict[str, float]] = {
 }
 
 
+# compare()'s signature: how the engine has its candidate pairs' levels computed. A caller may
+# pass another that computes them elsewhere (flows/dask.py: in parts, on Dask workers), as long
+# as it returns what compare() would, in the pairs' order.
+ComparePairs = Callable[
+    [Features, np.ndarray, np.ndarray, Mapping[str, Mapping[str, float]] | None], pd.DataFrame
+]
+
+
 def compare(
     f: Features,
     left: np.ndarray,

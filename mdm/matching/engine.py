@@ -19,7 +19,7 @@ from mdm.matching.blocking import (
     training_rules,
 )
 from mdm.matching.cluster import cluster
-from mdm.matching.compare import COMPARISONS, NULL, comparable, compare, level
+from mdm.matching.compare import COMPARISONS, NULL, ComparePairs, comparable, compare, level
 from mdm.matching.features import Features, prepare
 from mdm.matching.keys import record_keys
 from mdm.matching.labels import (
@@ -199,11 +199,15 @@ def _cluster(
 
 
 def _levels(
-    features: Features, left: np.ndarray, right: np.ndarray, settings: MatchSettings
+    features: Features,
+    left: np.ndarray,
+    right: np.ndarray,
+    settings: MatchSettings,
+    compare_pairs: ComparePairs = compare,
 ) -> pd.DataFrame:
     """Comparison levels under the settings' cutoffs; a comparison switched off is null on
     every pair, so it weighs nothing and teaches nothing."""
-    levels = compare(features, left, right, settings.cutoffs)
+    levels = compare_pairs(features, left, right, settings.cutoffs)
     for name in settings.comparisons_off:
         levels[name] = NULL
     return levels
@@ -256,12 +260,15 @@ def match_records(
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
     features: Features | None = None,
+    compare_pairs: ComparePairs = compare,
 ) -> MatchResult:
     """Find which records (index = record_key) are one person, and score every candidate pair.
 
     ``must_link`` / ``cannot_link`` are steward decisions (confirmed merge / not a match) as
     record_key pairs; they override scores. ``features``: prepare(records), when the caller
     has computed them already (for the records' stored keys, keys.record_keys).
+    ``compare_pairs``: computes the candidate pairs' levels (compare.ComparePairs), here by
+    default; flows/dask.py's computes them in parts on Dask workers.
     """
     if not records.index.is_unique:
         raise ValueError("records must have a unique record_key index")
@@ -298,7 +305,7 @@ def match_records(
             extra=steward,
         )
     left = fitting.pairs["left"].to_numpy()
-    levels = _levels(features, left, fitting.pairs["right"].to_numpy(), settings)
+    levels = _levels(features, left, fitting.pairs["right"].to_numpy(), settings, compare_pairs)
     tf = term_frequencies(features, left, levels, fields=settings.term_frequency)
     training = TrainingSettings(
         u_sample_pairs=settings.u_sample_pairs, seed=settings.seed, cutoffs=settings.cutoffs
@@ -417,6 +424,7 @@ def match_delta(
     cannot_link: Iterable[tuple[str, str]] = (),
     keys: pd.DataFrame | None = None,
     population: Population | None = None,
+    compare_pairs: ComparePairs = compare,
 ) -> MatchResult:
     """Match only the ``delta`` records (new or changed) against all ``records``, with saved
     ``parameters``; every other record keeps its customer (``customer_of``) unscored.
@@ -436,6 +444,7 @@ def match_delta(
     ``customer_of`` is fastest indexed by ``records.index`` itself, and as a categorical.
     ``records`` may be only that part of the warehouse when ``population`` says how large its
     blocks and how common its values are in the whole (neighbourhood.Population).
+    ``compare_pairs``: as for match_records.
     """
     if not records.index.is_unique:
         raise ValueError("records must have a unique record_key index")
@@ -480,7 +489,7 @@ def match_delta(
     blocking = replace(blocking, pairs=blocking.pairs.loc[touches].reset_index(drop=True))
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
-    levels = _levels(features, left, right, settings)
+    levels = _levels(features, left, right, settings, compare_pairs)
     # Decisions since the model was fitted teach it now: decided records are always delta.
     labels = find_labels(features.keys, left, right, must, cannot)
     tf = term_frequencies(
