@@ -90,12 +90,15 @@ def read_partial_state(
             decided_stored.loc[decided_stored.index.intersection(seeds)],
         ]
     )
-    near_customers, block_sizes = _neighbour_customers(
+    near, block_sizes = _neighbours(
         session, seed_keys, run_keys, stored_run_keys, max_block_size=max_block_size
     )
     stored_seeds = seeds.intersection(brought.index.union(decided_stored.index))
-    customer_ids = sorted(near_customers.union(_customers_of(session, stored_seeds)))
-    xref, records, keys = _members_and_records(session, customer_ids, run_records.index)
+    first = near.union(stored_seeds)
+    customer_ids = sorted(set(_customers_of(session, first)))
+    xref = _members(session, customer_ids)
+    earlier = xref.index.difference(run_records.index, sort=False)
+    records, keys = _records(session, earlier)
     # only the customers the run re-survives are enriched and written, and it reads theirs
     # after matching (previous_of): none of the read customers' rows is needed to match
     customers = read_customers(session, [])
@@ -131,9 +134,8 @@ def read_partial_state(
 def _stored_run_records(session: Session, keys: pd.Index) -> pd.DataFrame:
     """raw_hash and customer_id of the run's records the warehouse holds, index record_key."""
     parts = []
-    connection = session.connection()
     for system, _, record_ids in record_key_chunks(keys):
-        rows = connection.execute(
+        rows = session.execute(
             sa.select(
                 SourceRecord.source_record_id, SourceRecord.raw_hash, CustomerXref.customer_id
             )
@@ -156,23 +158,19 @@ def _stored_run_records(session: Session, keys: pd.Index) -> pd.DataFrame:
     return pd.concat(parts).astype(object)
 
 
-def _neighbour_customers(
+def _neighbours(
     session: Session,
     seed_keys: pd.DataFrame,
     run_keys: pd.DataFrame,
     stored_run_keys: pd.DataFrame,
     *,
     max_block_size: int,
-) -> tuple[set[str], dict[str, pd.Series]]:
-    """The customers of the stored records sharing a loose key with a seed, or a rule's key in
-    a block of at most `max_block_size` records; and per rule, the size of each block a seed
-    holds a key of, as the whole warehouse with this run's records in it holds them.
-
-    The customers come from the same statement that finds the records (a join to
-    `customer_xref`): the records themselves are read with their customers' other members."""
+) -> tuple[pd.Index, dict[str, pd.Series]]:
+    """Stored records sharing a loose key with a seed, or a rule's key in a block of at most
+    `max_block_size` records; and per rule, the size of each block a seed holds a key of, as
+    the whole warehouse with this run's records in it holds them."""
     table = record_match_key
-    connection = session.connection()  # Core rows: the ORM's row processing cost seconds
-    found: set[str] = set()
+    found: list[pd.Index] = []
     sizes: dict[str, pd.Series] = {}
     for name in (*LOOSE_KEYS, *RULE_KEYS):
         held = np.unique(seed_keys[name].to_numpy(dtype=np.int64))
@@ -187,27 +185,25 @@ def _neighbour_customers(
             sizes[name] = counted.astype(np.int64)
             held = counted.index[counted.to_numpy() <= max_block_size].to_numpy(dtype=np.int64)
         for chunk in chunks(held.tolist()):
-            found.update(
-                connection.execute(
-                    sa.select(sa.distinct(CustomerXref.customer_id))
-                    .select_from(table)
-                    .join(
-                        CustomerXref,
-                        (CustomerXref.source_system == table.c.source_system)
-                        & (CustomerXref.source_record_id == table.c.source_record_id),
-                    )
-                    .where(column != 0, column.in_(chunk))
-                ).scalars()
-            )
-    return found, sizes
+            rows = session.execute(
+                sa.select(table.c.source_system, table.c.source_record_id).where(
+                    column != 0, column.in_(chunk)
+                )
+            ).all()
+            if rows:
+                systems, record_ids = zip(*rows, strict=True)
+                found.append(record_key_index(systems, record_ids))
+    if not found:
+        return pd.Index([], dtype=object), sizes
+    everyone = found[0].append(found[1:]) if len(found) > 1 else found[0]
+    return everyone.unique(), sizes
 
 
 def _count_by(session: Session, column: sa.ColumnElement[int], values: np.ndarray) -> pd.Series:
     """Stored records holding each of `values` in `column`."""
     counted: dict[int, int] = {}
-    connection = session.connection()
     for chunk in chunks(values.tolist()):
-        rows = connection.execute(
+        rows = session.execute(
             sa.select(column, sa.func.count())
             .where(column != 0, column.in_(chunk))
             .group_by(column)
@@ -224,10 +220,9 @@ def _held_counts(keys: pd.Series, held: np.ndarray) -> pd.Series:
 
 def _customers_of(session: Session, keys: pd.Index) -> list[str]:
     found: list[str] = []
-    connection = session.connection()
     for system, _, record_ids in record_key_chunks(keys):
         found.extend(
-            connection.execute(
+            session.execute(
                 sa.select(CustomerXref.customer_id).where(
                     CustomerXref.source_system == system,
                     CustomerXref.source_record_id.in_(record_ids),
@@ -237,64 +232,49 @@ def _customers_of(session: Session, keys: pd.Index) -> list[str]:
     return found
 
 
-def _members_and_records(
-    session: Session, customer_ids: Sequence[str], brought: pd.Index
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Every record of `customer_ids`: their customer_id and match_score (index record_key, in
-    the order of the primary key, as read_state reads them), and the stored records and keys of
-    those the run did not bring (`brought`), in that order (as read_state gives them).
-
-    One statement per chunk of customers reads the xref rows, the documents and the keys
-    together: looking each member's primary key up again, by a list of a hundred thousand
-    keys, took as long as reading them."""
-    columns = [record_match_key.c[name] for name in KEY_COLUMNS]
-    statement = (
-        sa.select(
-            *XREF_READ, sa.cast(SourceRecord.record, sa.Text), record_match_key.c.source_system
-        )
-        .add_columns(*columns)
-        .select_from(CustomerXref)
-        .outerjoin(
-            SourceRecord,
-            (SourceRecord.source_system == CustomerXref.source_system)
-            & (SourceRecord.source_record_id == CustomerXref.source_record_id),
-        )
-        .outerjoin(
-            record_match_key,
-            (record_match_key.c.source_system == SourceRecord.source_system)
-            & (record_match_key.c.source_record_id == SourceRecord.source_record_id),
-        )
-    )
-    connection = session.connection()
+def _members(session: Session, customer_ids: Sequence[str]) -> pd.DataFrame:
+    """customer_id and match_score of every record of `customer_ids`, index record_key, in the
+    order of the primary key (as read_state reads them)."""
     rows: list[Any] = []
     for chunk in chunks(list(customer_ids)):
-        rows.extend(connection.execute(statement.where(CustomerXref.customer_id.in_(chunk))))
-    rows.sort(key=lambda row: (row[0], row[1]))  # (source_system, source_record_id)
-    index = record_key_index([row[0] for row in rows], [row[1] for row in rows])
-    xref = pd.DataFrame(
-        {
-            "customer_id": pd.Series([row[2] for row in rows], index=index, dtype=object),
-            "match_score": pd.Series([row[3] for row in rows], index=index, dtype=object),
-        },
-        index=index,
-    )
-    # a record read needs its document and its keys (an inner join of the two, as before)
-    wanted = ~index.isin(brought)
-    width = len(XREF_READ)
-    kept = [
-        row
-        for row, take in zip(rows, wanted, strict=True)
-        if take and row[width] is not None and row[width + 1] is not None
-    ]
-    records = records_from_json([orjson.loads(row[width]) for row in kept])
+        rows.extend(
+            session.execute(sa.select(*XREF_READ).where(CustomerXref.customer_id.in_(chunk))).all()
+        )
+    xref = pd.DataFrame(rows, columns=[column.key for column in XREF_READ])
+    xref = xref.sort_values(["source_system", "source_record_id"])
+    xref.index = record_key_index(xref["source_system"], xref["source_record_id"])
+    return xref[["customer_id", "match_score"]]
+
+
+def _records(session: Session, keys: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored records of `keys` (as read_state gives them) and their stored keys, read
+    together: one lookup of each record's primary key in both tables."""
+    documents: list[dict[str, Any]] = []
+    matrix: list[tuple[int, ...]] = []
+    columns = [record_match_key.c[name] for name in KEY_COLUMNS]
+    for system, _, record_ids in record_key_chunks(keys):
+        rows = session.execute(
+            sa.select(sa.cast(SourceRecord.record, sa.Text), *columns)
+            .join(
+                record_match_key,
+                (record_match_key.c.source_system == SourceRecord.source_system)
+                & (record_match_key.c.source_record_id == SourceRecord.source_record_id),
+            )
+            .where(
+                SourceRecord.source_system == system,
+                SourceRecord.source_record_id.in_(record_ids),
+            )
+        ).all()
+        documents.extend(orjson.loads(row[0]) for row in rows)
+        matrix.extend(tuple(row[1:]) for row in rows)
+    records = records_from_json(documents)
     stored = pd.DataFrame(
-        np.array([row[width + 2 :] for row in kept], dtype=np.int64).reshape(
-            len(kept), len(KEY_COLUMNS)
-        ),
+        np.array(matrix, dtype=np.int64).reshape(len(matrix), len(KEY_COLUMNS)),
         index=records.index,
         columns=list(KEY_COLUMNS),
     )
-    return xref, records, stored
+    order = keys.intersection(records.index, sort=False)
+    return records.loc[order], stored.loc[order]
 
 
 def previous_of(session: Session, customer_ids: Sequence[str]) -> pd.DataFrame:

@@ -60,9 +60,8 @@ def stored_keys(session: Session, record_keys: pd.Index) -> pd.DataFrame:
     """KEY_COLUMNS of those of `record_keys` that `record_match_key` holds, as int64 (a frame
     with gaps would turn 64-bit hashes into floats)."""
     parts = []
-    connection = session.connection()  # Core rows: the ORM's row processing is slow
     for system, _, record_ids in record_key_chunks(record_keys):
-        rows = connection.execute(
+        rows = session.execute(
             sa.select(
                 record_match_key.c.source_record_id,
                 *(record_match_key.c[name] for name in KEY_COLUMNS),
@@ -129,9 +128,8 @@ def _insert_counts(session: Session, counts: dict[str, pd.Series]) -> None:
 def stored_counts(session: Session, field: str, hashes: Iterable[int]) -> pd.Series:
     """`term_frequency.records` of those of `hashes` the table holds for `field`."""
     counted: dict[int, int] = {}
-    connection = session.connection()  # Core rows: the ORM's row processing is slow
     for chunk in chunks(sorted({int(h) for h in hashes}), CHUNK):
-        rows = connection.execute(
+        rows = session.execute(
             sa.select(TermFrequency.value_hash, TermFrequency.records).where(
                 TermFrequency.field == field, TermFrequency.value_hash.in_(chunk)
             )
