@@ -160,3 +160,57 @@ def test_an_incremental_run_reads_only_the_neighbourhood_and_matches_as_a_full_r
     assert summary.customers_total == expected.customers_total
     assert summary.timings["read"] > 0
     _check_key_tables(warehouse_url)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_partial_read_gives_its_customers_members_as_a_full_read_does(
+    deliveries: tuple[Path, Path],
+    warehouse_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Each customer the neighbourhood reaches is read whole (xref rows, documents and keys
+    in one statement), in the primary key's order as read_state reads it; the records the run
+    brings again are members, but only their new form is matched (their stored one not read)."""
+    base, delivery = deliveries
+    run_into(base, warehouse_url, monkeypatch, tmp_path, build_docs=False)
+    records, _ = _run_records(delivery)
+    settings = matching_settings(RunSettings(sources_dir=delivery))
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        with Session(engine) as session:
+            full = read_state(session)
+            # stored records brought again, changed: every tenth, so several customers
+            again = full.records.iloc[::10].iloc[:20].assign(raw_hash="changed")
+            run_records = pd.concat([records, again])
+            partial = read_partial_state(
+                session,
+                run_records,
+                max_block_size=settings.max_block_size,
+                incremental_share=settings.incremental_share,
+            )
+    finally:
+        engine.dispose()
+    assert partial is not None and full.match_keys is not None
+
+    members = partial.customer_of.index
+    customers = set(partial.customer_of.astype(str))
+    whole = full.customer_of.index[full.customer_of.astype(str).isin(customers)]
+    assert members.equals(whole)  # every member of each customer read, in read_state's order
+    assert 0 < len(members) < len(full.records)
+    assert again.index.isin(members).all()
+    pd.testing.assert_series_equal(
+        partial.customer_of.astype(str),
+        full.customer_of.loc[members].astype(str),
+        check_names=False,
+    )
+    pd.testing.assert_series_equal(
+        partial.match_scores, full.match_scores.loc[members], check_names=False
+    )
+
+    earlier = members.difference(run_records.index, sort=False)
+    assert not partial.records.index.isin(again.index).any()
+    pd.testing.assert_frame_equal(partial.records, full.records.loc[earlier])
+    assert partial.match_keys is not None
+    pd.testing.assert_frame_equal(partial.match_keys, full.match_keys.loc[earlier])

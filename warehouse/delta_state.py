@@ -170,7 +170,8 @@ def _neighbours(
     `max_block_size` records; and per rule, the size of each block a seed holds a key of, as
     the whole warehouse with this run's records in it holds them."""
     table = record_match_key
-    found: list[pd.Index] = []
+    connection = session.connection()  # Core rows: the ORM's processing of each row is slow
+    found: set[tuple[str, str]] = set()  # a record shares several keys: its key built once
     sizes: dict[str, pd.Series] = {}
     for name in (*LOOSE_KEYS, *RULE_KEYS):
         held = np.unique(seed_keys[name].to_numpy(dtype=np.int64))
@@ -185,18 +186,17 @@ def _neighbours(
             sizes[name] = counted.astype(np.int64)
             held = counted.index[counted.to_numpy() <= max_block_size].to_numpy(dtype=np.int64)
         for chunk in chunks(held.tolist()):
-            rows = session.execute(
-                sa.select(table.c.source_system, table.c.source_record_id).where(
-                    column != 0, column.in_(chunk)
-                )
-            ).all()
-            if rows:
-                systems, record_ids = zip(*rows, strict=True)
-                found.append(record_key_index(systems, record_ids))
+            found.update(
+                connection.execute(
+                    sa.select(table.c.source_system, table.c.source_record_id).where(
+                        column != 0, column.in_(chunk)
+                    )
+                ).tuples()
+            )
     if not found:
         return pd.Index([], dtype=object), sizes
-    everyone = found[0].append(found[1:]) if len(found) > 1 else found[0]
-    return everyone.unique(), sizes
+    systems, record_ids = zip(*found, strict=True)
+    return record_key_index(systems, record_ids), sizes
 
 
 def _count_by(session: Session, column: sa.ColumnElement[int], values: np.ndarray) -> pd.Series:
@@ -220,9 +220,10 @@ def _held_counts(keys: pd.Series, held: np.ndarray) -> pd.Series:
 
 def _customers_of(session: Session, keys: pd.Index) -> list[str]:
     found: list[str] = []
+    connection = session.connection()
     for system, _, record_ids in record_key_chunks(keys):
         found.extend(
-            session.execute(
+            connection.execute(
                 sa.select(CustomerXref.customer_id).where(
                     CustomerXref.source_system == system,
                     CustomerXref.source_record_id.in_(record_ids),
@@ -236,14 +237,21 @@ def _members(session: Session, customer_ids: Sequence[str]) -> pd.DataFrame:
     """customer_id and match_score of every record of `customer_ids`, index record_key, in the
     order of the primary key (as read_state reads them)."""
     rows: list[Any] = []
+    connection = session.connection()
     for chunk in chunks(list(customer_ids)):
         rows.extend(
-            session.execute(sa.select(*XREF_READ).where(CustomerXref.customer_id.in_(chunk))).all()
+            connection.execute(sa.select(*XREF_READ).where(CustomerXref.customer_id.in_(chunk)))
         )
-    xref = pd.DataFrame(rows, columns=[column.key for column in XREF_READ])
-    xref = xref.sort_values(["source_system", "source_record_id"])
-    xref.index = record_key_index(xref["source_system"], xref["source_record_id"])
-    return xref[["customer_id", "match_score"]]
+    rows.sort(key=lambda row: (row[0], row[1]))  # (source_system, source_record_id)
+    index = record_key_index([row[0] for row in rows], [row[1] for row in rows])
+    # object columns: the caller converts both, so no column is made Arrow text on the way
+    return pd.DataFrame(
+        {
+            "customer_id": np.array([row[2] for row in rows], dtype=object),
+            "match_score": np.array([row[3] for row in rows], dtype=object),
+        },
+        index=index,
+    )
 
 
 def _records(session: Session, keys: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -252,8 +260,9 @@ def _records(session: Session, keys: pd.Index) -> tuple[pd.DataFrame, pd.DataFra
     documents: list[dict[str, Any]] = []
     matrix: list[tuple[int, ...]] = []
     columns = [record_match_key.c[name] for name in KEY_COLUMNS]
+    connection = session.connection()
     for system, _, record_ids in record_key_chunks(keys):
-        rows = session.execute(
+        rows = connection.execute(
             sa.select(sa.cast(SourceRecord.record, sa.Text), *columns)
             .join(
                 record_match_key,
