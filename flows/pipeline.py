@@ -405,6 +405,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 else {},
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
             )
+            feeds.clear()  # rolled up and counted: the parsed transactions are not loaded
             output = RunOutput(
                 run_id=run_id,
                 records=validation.valid,
