@@ -156,7 +156,9 @@ def merge_task(
     Only the records ``result`` clustered (all on a full run, the affected ones on an incremental
     run) are re-survived; the other records and their customers are carried over unchanged.
     """
-    matched = records.loc[result.clusters.index]
+    # A full run clusters every record, in their order: the records themselves, not a copy
+    everyone = result.clusters.index.equals(records.index)
+    matched = records if everyone else records.loc[result.clusters.index]
     id_of, retired = assign_customer_ids(
         result.clusters,
         state.customer_of.reindex(result.clusters.index).astype(object),
@@ -272,8 +274,8 @@ def combine_with_state(
         owner = owner.astype(object)
     customer_of = pd.concat([brought, owner.loc[earlier]])
     keys = None
-    if state.match_keys is not None:
-        keys = pd.concat([run_keys, state.match_keys.loc[earlier]])
+    if state.match_keys is not None:  # a first run's are the run's own: no copy of them
+        keys = pd.concat([run_keys, state.match_keys.loc[earlier]]) if earlier.any() else run_keys
     if not earlier.any():
         return Combined(run_records, keys, customer_of)
     columns = [c for c in run_records.columns if c in state.records.columns]
@@ -325,10 +327,12 @@ def dedupe_flow(
         result = match_task(
             records, settings, unwalked(state), unwalked(shared), unwalked(compare_pairs)
         )
+        del shared
     else:
         result = match_delta_task(
             unwalked(combined), delta, settings, unwalked(state), unwalked(compare_pairs)
         )
+    del features  # a million records' keys and values: nothing after matching reads them
     deduped = merge_task(records, unwalked(result), unwalked(state), unwalked(warnings))
     deduped.matched_all = matched_all
     if not matched_all:

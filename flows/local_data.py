@@ -3,7 +3,8 @@
 Prefect stores every flow run's parameters in its database, JSON-encoding whatever it can: a
 DataFrame of records goes in whole (names, ID numbers, phones: PII where nobody reviews it),
 and on a large run the warnings list alone exceeds the API's 512 KB limit, which fails the run.
-A flow made with ``local_data_flow`` records each parameter as its type name only.
+A flow made with ``local_data_flow`` records each parameter as its type name only, and its run
+context forgets them as it returns.
 
 Prefect also walks a flow's return value, every list and dict and dataclass in it, looking for
 futures to resolve: on a run of 300,000 records the tasks, warnings and alerts that the dedupe
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
 from prefect import Flow
+from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
 
 P = ParamSpec("P")
@@ -43,13 +45,26 @@ class LocalDataFlow(Flow[P, R]):
         return cast(LocalDataFlow[P, R], copied)
 
 
+def _forget_parameters() -> None:
+    """Empty the finished flow run's record of its parameters. Contexts copied while the flow
+    ran (the timers of Prefect's client calls on its event loop thread) keep its run context
+    for a minute after it ends, and with it the parameters: a run's whole input frame, beside
+    everything the next stages make."""
+    context = FlowRunContext.get()
+    if context is not None and context.parameters:
+        context.parameters.clear()
+
+
 def local_data_flow(name: str, **options: Any) -> Callable[[Callable[P, R]], Flow[P, R]]:
     """Like ``@flow(name=...)``, for flows whose parameters hold customer data."""
 
     def decorate(function: Callable[P, R]) -> Flow[P, R]:
         @functools.wraps(function)
         def quoted(*args: P.args, **kwargs: P.kwargs) -> R:
-            return cast(R, quote(function(*args, **kwargs)))
+            try:
+                return cast(R, quote(function(*args, **kwargs)))
+            finally:
+                _forget_parameters()
 
         # Prefect would check the arguments against the function's annotations, which the
         # wrapper's module cannot resolve; only the pipeline calls these flows, typed by mypy.

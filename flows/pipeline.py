@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from flows.artifacts import publish_run_outputs, quarantine_reasons
 from flows.collector import young_collections_only
 from flows.dask import PAIRS_PER_TASK, dask_scheduler, on_dask, pair_comparison
-from flows.dedupe import dedupe_flow, incremental
+from flows.dedupe import DedupeResult, dedupe_flow, incremental
 from flows.enrich import EnrichResult, TransactionFeed, activity_window, enrich_flow
 from flows.gates import check_quality_gates
 from flows.ingest import ChannelBatch, ingest_channel, ingest_flow, repeated_deliveries
@@ -314,6 +314,14 @@ def _all_records(batches: list[ChannelBatch]) -> pd.DataFrame:
     return records
 
 
+def _handed_over(deduped: DedupeResult, enriched: EnrichResult) -> list[dict[str, Any]]:
+    """The run's tasks, which the results let go of: routing copies every one, and the load
+    needs only the copies."""
+    tasks = deduped.tasks + enriched.tasks
+    deduped.tasks, enriched.tasks = [], []
+    return tasks
+
+
 def audit_rows(audit: AuditSample | None) -> list[dict[str, Any]]:
     """merge_audit_sample rows of the run's drawn merges: their tasks' keys and bands."""
     if audit is None:
@@ -409,6 +417,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 else {},
                 report_path=str(docs_dir / "index.html") if docs_dir else None,
             )
+            feeds.clear()  # rolled up and counted: the parsed transactions are not loaded
             output = RunOutput(
                 run_id=run_id,
                 records=validation.valid,
@@ -416,7 +425,7 @@ def _run_on(settings: RunSettings, scheduler: str | None) -> RunSummary:
                 customers=enriched.customers,
                 retired_customer_ids=deduped.retired_customer_ids,
                 segments=enriched.segments,
-                tasks=routed_tasks(deduped.tasks + enriched.tasks, enriched),
+                tasks=routed_tasks(_handed_over(deduped, enriched), enriched),
                 alerts=enriched.alerts,
                 segments_as_of=as_of,
                 quarantined=quarantined,

@@ -146,5 +146,17 @@ def validate_flow(records: pd.DataFrame, docs_dir: Path | None = None) -> Valida
         quarantined=pd.concat([r.quarantined for r in results]),
         warnings=[warning for r in results for warning in r.warnings],
     )
+    for part in results:  # see _let_go
+        _let_go(part)
     result.reports = build_data_docs(records, docs_dir)
     return result
+
+
+def _let_go(part: ValidationResult) -> None:
+    """Empty a channel's result once the run's holds its rows: Prefect's finished task runs
+    keep their results, in reference cycles that only a full collection (put off until the
+    run's end: flows/collector.py) frees, so each channel's records would stay beside the
+    run's copy of them to the end of the run."""
+    part.valid = part.valid.iloc[:0]
+    part.quarantined = part.quarantined.iloc[:0]
+    part.warnings = []

@@ -55,16 +55,21 @@ def band_labels(upper: float) -> list[dict[str, Any]]:
     ]
 
 
+_SAMPLED = ("left_key", "right_key", "match_weight", "match_probability")  # what a draw keeps
+
+
 def automatic_merges(
     pairs: pd.DataFrame, *, upper: float, decided: Iterable[tuple[str, str]] = ()
 ) -> pd.DataFrame:
     """The pairs the run merged on their score alone: at or above ``upper``, in one customer,
     neither proposed only for a steward's decision nor decided by one."""
-    merged = pairs[
+    automatic = (
         (pairs["decision"] == "match")
         & (pairs["match_probability"] >= upper)
-        & (pairs["rules"].astype(str) != "steward")
-    ]
+        & (pairs["rules"] != "steward")  # a categorical compares codes, not a string per pair
+    ).to_numpy()
+    # the columns the sample reads, not a copy of every merged pair's row
+    merged = pairs.loc[automatic, [c for c in pairs.columns if c in _SAMPLED]]
     decided_keys = {f"{a}|{b}" for pair in decided for a, b in [sorted(pair)]}
     if decided_keys:
         keys = merged["left_key"].astype(str) + "|" + merged["right_key"].astype(str)
@@ -72,10 +77,21 @@ def automatic_merges(
     return merged
 
 
+_RANK_CHUNK = 1 << 18  # pairs whose "left|right" texts are made at once
+
+
 def _ranks(merged: pd.DataFrame, seed: int) -> np.ndarray:
-    keys = (merged["left_key"].astype(str) + "|" + merged["right_key"].astype(str)).to_numpy()
     hash_key = f"{seed:016d}"[-16:]  # pandas wants 16 characters
-    return pd.util.hash_array(keys.astype(object), hash_key=hash_key)
+    ranks = np.empty(len(merged), dtype=np.uint64)
+    # A chunk at a time: each value hashes alone, and the texts of millions of merged pairs at
+    # once took hundreds of megabytes.
+    for start in range(0, len(merged), _RANK_CHUNK):
+        chunk = merged.iloc[start : start + _RANK_CHUNK]
+        keys = (chunk["left_key"].astype(str) + "|" + chunk["right_key"].astype(str)).to_numpy()
+        ranks[start : start + len(chunk)] = pd.util.hash_array(
+            keys.astype(object), hash_key=hash_key
+        )
+    return ranks
 
 
 def allocate(populations: Sequence[int], sample_size: int) -> list[int]:
@@ -124,7 +140,7 @@ def sample_merges(merged: pd.DataFrame, *, upper: float, size: int, seed: int) -
     rows = np.concatenate(
         [order[start : start + n] for start, n in zip(starts, take, strict=True)]
     ).astype(np.int64)
-    drawn = merged.iloc[rows][["left_key", "right_key", "match_weight", "match_probability"]]
+    drawn = merged.iloc[rows][list(_SAMPLED)]
     drawn = drawn.assign(band=band[rows])  # indexed as in ``merged``: the pairs' own rows
     bands = [
         {**label, "population": int(populations[b]), "sampled": int(take[b])}

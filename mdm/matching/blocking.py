@@ -344,8 +344,13 @@ def candidate_pairs(
         distinct = left != right
         tagged.append((pair_codes(left[distinct], right[distinct], n) << width) | (1 << len(rules)))
 
-    ordered = np.sort(np.concatenate(tagged))
-    all_codes, all_bits = ordered >> width, ordered & ((1 << width) - 1)
+    # in place where it can be: every rule's pairs before the union are several times its size
+    ordered = np.concatenate(tagged)
+    del tagged
+    ordered.sort()
+    all_bits = ordered & ((1 << width) - 1)
+    ordered >>= width
+    all_codes = ordered
     starts = run_starts(all_codes)
     unique_codes = all_codes[starts]
     masks = np.bitwise_or.reduceat(all_bits, starts) if len(starts) else all_bits[:0]
@@ -361,7 +366,8 @@ def candidate_pairs(
             "left": np.where(swap, high, low),
             "right": np.where(swap, low, high),
             "rule_mask": masks,
-        }
+        },
+        copy=False,  # the arrays are the frame's own
     )
     return Blocking(pairs, rules, pairs_per_rule, skipped_blocks)
 

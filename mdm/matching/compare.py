@@ -116,12 +116,19 @@ def level(comparison: str, name: str) -> int:
     return COMPARISONS[comparison].index(name)
 
 
+_SCORED_AT_ONCE = 1 << 18  # pairs handed to rapidfuzz at once
+
+
 def _scores(scorer: Callable[..., float], left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    if len(left) == 0:
-        return np.empty(0, dtype=np.float64)
-    return np.asarray(
-        process.cpdist(list(left), list(right), scorer=scorer, workers=-1), dtype=np.float64
-    )
+    # A chunk at a time: each pair scores alone, and rapidfuzz's copies of millions of pairs'
+    # strings at once took a hundred megabytes and more.
+    out = np.empty(len(left), dtype=np.float64)
+    for start in range(0, len(left), _SCORED_AT_ONCE):
+        end = start + _SCORED_AT_ONCE
+        out[start:end] = process.cpdist(
+            list(left[start:end]), list(right[start:end]), scorer=scorer, workers=-1
+        )
+    return out
 
 
 def _equal(codes: Codes, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

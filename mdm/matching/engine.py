@@ -319,10 +319,15 @@ def match_records(
         # Both unions are sorted by pair code, so the predicted pairs keep blocking's order.
         training_bits = ((1 << len(train_only)) - 1) << len(settings.rules)
         predicted = (rule_mask & ~training_bits) != 0
+        # the training union's pairs, levels and adjustments go before the predicted ones come
+        del fitting, rule_mask, left, tf
         levels = levels.loc[predicted].reset_index(drop=True)
+        del predicted
         tf = term_frequencies(
             features, blocking.pairs["left"].to_numpy(), levels, fields=settings.term_frequency
         )
+    else:
+        del fitting, rule_mask
     left = blocking.pairs["left"].to_numpy()
     right = blocking.pairs["right"].to_numpy()
     if train_only:  # the decided pairs are among the predicted ones (extra=steward): re-find them
@@ -333,6 +338,7 @@ def match_records(
     cannot = _with_households(cannot, levels, left, right, settings)
     settled = _never_merged(features, left, right, levels, cannot)
     _note_review_changes(parameters, levels, tf, probability, labels, settled, configured, settings)
+    del tf, settled, labels
 
     position = _cluster(features, left, right, probability, settings, must, cannot)
     keys = features.keys
@@ -366,22 +372,23 @@ def _pair_table(
         [DECISIONS.index(d) for d in ("cannot_link", "match", "cannot_link", "possible")],
         DECISIONS.index("non_match"),
     )
-    pairs = pd.DataFrame(
-        {
-            "left_key": pd.Series(keys[left], dtype=object),
-            "right_key": pd.Series(keys[right], dtype=object),
-            "rules": blocking.rule_names(blocking.pairs["rule_mask"].to_numpy()),
-            "match_weight": scores["match_weight"].to_numpy(),
-            "match_probability": probability,
-            "decision": pd.Categorical.from_codes(decision, categories=DECISIONS),
-        }
-    )
+    columns: dict[str, Any] = {
+        "left_key": pd.Series(keys[left], dtype=object),
+        "right_key": pd.Series(keys[right], dtype=object),
+        "rules": blocking.rule_names(blocking.pairs["rule_mask"].to_numpy()),
+        "match_weight": scores["match_weight"].to_numpy(),
+        "match_probability": probability,
+        "decision": pd.Categorical.from_codes(decision, categories=DECISIONS),
+    }
+    del vetoed, id_conflict, decision
     for name, labels in COMPARISONS.items():
-        pairs[f"{name}_level"] = pd.Categorical.from_codes(
+        columns[f"{name}_level"] = pd.Categorical.from_codes(
             levels[name].to_numpy() + 1, categories=["null", *labels]
         )
-        pairs[f"{name}_weight"] = scores[f"{name}_weight"].to_numpy()
-    return pairs
+        columns[f"{name}_weight"] = scores[f"{name}_weight"].to_numpy()
+    # One frame of the columns as they are: a copy of every pair's floats (and a column added
+    # at a time is copied) came to half a gigabyte at a million records.
+    return pd.DataFrame(columns, copy=False)
 
 
 def fits(parameters: dict[str, Any] | None) -> bool:

@@ -53,7 +53,10 @@ def record_scores(result: MatchResult) -> pd.Series:
     """For each record, the strongest merge edge that holds it in its customer (1.0 alone)."""
     clusters = result.clusters
     scores = np.ones(len(clusters))
-    merged = result.pairs[result.pairs["decision"] == "match"]
+    pairs = result.pairs
+    merged = pairs.loc[
+        (pairs["decision"] == "match").to_numpy(), ["left_key", "right_key", "match_probability"]
+    ]
     # By row position: one lookup per side, then a group-by on integers rather than on keys.
     left = clusters.index.get_indexer(merged["left_key"])
     right = clusters.index.get_indexer(merged["right_key"])

@@ -113,11 +113,13 @@ def partial_weights(
 ) -> pd.DataFrame:
     """log2 Bayes factor of each comparison per pair (0 for null levels), TF-adjusted."""
     table = log2_ratio(m, u)
-    weights = {
-        name: table[name][levels[name].to_numpy() + 1] + tf.adjustment.get(name, 0.0)
-        for name in COMPARISONS
-    }
-    return pd.DataFrame(weights, index=levels.index)
+    names = list(COMPARISONS)
+    # Filled a comparison at a time into the one block the frame keeps: a column per comparison
+    # and then the frame's copy of them all were twice the weights of millions of pairs at once.
+    weights = np.empty((len(names), len(levels)), dtype=np.float64)
+    for row, name in zip(weights, names, strict=True):
+        np.add(table[name][levels[name].to_numpy() + 1], tf.adjustment.get(name, 0.0), out=row)
+    return pd.DataFrame(weights.T, index=levels.index, columns=names, copy=False)
 
 
 def score(levels: pd.DataFrame, tf: TermFrequencies, parameters: dict[str, Any]) -> pd.DataFrame:

@@ -64,9 +64,10 @@ def match_profile(
 
     Steward-decided pairs carry no score of the model's own and are left out of the histogram.
     """
-    scored = pairs[pairs["rules"].astype(str) != "steward"]
+    # the one column it needs, not a copy of every pair's row (a categorical compares codes)
+    scored = pairs["match_weight"].to_numpy(dtype=float)[(pairs["rules"] != "steward").to_numpy()]
     return {
-        "weights": weight_histogram(scored["match_weight"].to_numpy(dtype=float)),
+        "weights": weight_histogram(scored),
         "thresholds": {
             "upper": upper,
             "lower": lower,

@@ -238,21 +238,27 @@ def training_pairs(
 ) -> TrainingPairs:
     """Group the pairs; ``frequency`` is each pair's total term-frequency adjustment in bits."""
     names = list(COMPARISONS)
-    matrix = levels[names].to_numpy(dtype=np.int64)
     free = [sum(1 << bit for bit, r in enumerate(rules) if n not in r.implicates) for n in names]
-    teaches = np.stack([(rule_mask & bits) != 0 for bits in free], axis=1)
     identified = (rule_mask & sum(1 << bit for bit, r in enumerate(rules) if r.identifier)) != 0
     proposed = np.flatnonzero(rule_mask & ((1 << len(rules)) - 1))
     # Each comparison packs into 5 bits, level + 1 (at most 15) and its teaches flag; then one
     # bit for an identifier rule, and 16 for the term-frequency adjustment in TF_RESOLUTION steps.
-    packed = ((((matrix + 1) << 1) | teaches) << (5 * np.arange(len(names)))).sum(axis=1)
+    # A comparison at a time: an int64 matrix of every pair's levels, and each step's copy of
+    # it, came to a gigabyte at a million records; only the distinct rows' are kept.
+    packed = np.zeros(len(levels), dtype=np.int64)
+    for k, (name, bits) in enumerate(zip(names, free, strict=True)):
+        code = ((levels[name].to_numpy().astype(np.int64) + 1) << 1) | ((rule_mask & bits) != 0)
+        packed += code << (5 * k)
+    del code
     steps = np.round(frequency / TF_RESOLUTION).astype(np.int64)
     packed = (((packed << 1) | identified) << 16) | (steps + (1 << 15))
     _, first, counts = np.unique(packed[proposed], return_index=True, return_counts=True)
+    del packed
     rows = proposed[first]
+    kept_mask = rule_mask[rows]
     return TrainingPairs(
-        matrix[rows],
-        teaches[rows],
+        np.stack([levels[name].to_numpy()[rows] for name in names], axis=1).astype(np.int64),
+        np.stack([(kept_mask & bits) != 0 for bits in free], axis=1),
         identified[rows],
         steps[rows] * TF_RESOLUTION,
         counts.astype(np.float64),

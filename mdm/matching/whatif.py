@@ -65,7 +65,10 @@ def _pair_keys(pairs: pd.DataFrame) -> pd.Series:
 def movable_pairs(pairs: pd.DataFrame, decided: Iterable[tuple[str, str]] = ()) -> pd.DataFrame:
     """The scored pairs a threshold can move: not a steward's decision, not a pair the run
     would never merge (decision ``cannot_link``)."""
-    kept = pairs[(pairs["decision"] != "cannot_link") & (pairs["rules"].astype(str) != "steward")]
+    # the columns the histogram reads, not a copy of every pair's row; a categorical compares
+    # codes, not a string per pair
+    movable = ((pairs["decision"] != "cannot_link") & (pairs["rules"] != "steward")).to_numpy()
+    kept = pairs.loc[movable, ["left_key", "right_key", "match_weight", "decision"]]
     decided_keys = {f"{a}|{b}" for pair in decided for a, b in [sorted(pair)]}
     if decided_keys:
         kept = kept[~_pair_keys(kept).isin(decided_keys).to_numpy()]

@@ -59,13 +59,13 @@ def json_text(value: Any) -> str:
 def insert_columns(
     session: Session,
     model: type[Base],
-    columns: Mapping[str, Sequence[Any]],
+    columns: Mapping[str, Sequence[Any] | np.ndarray],
     *,
     json_columns: Sequence[str] = (),
 ) -> int:
     """Insert the rows that `columns` (name -> values, all of one length) hold into `table`;
-    returns how many. Values are Python ones (`column_values`); those of `json_columns` are
-    JSON text already (`json_text`)."""
+    returns how many. Values are Python ones (`column_values`), or a numpy array's that
+    `.tolist()` makes Python ones; those of `json_columns` are JSON text already (`json_text`)."""
     table = model.__table__
     assert isinstance(table, sa.Table)
     names = list(columns)
@@ -86,7 +86,7 @@ def insert_columns(
     for start in range(0, count, BATCH):
         rows = zip(
             *(
-                convert(columns[name][start : start + BATCH])
+                convert(_batch(columns[name], start))
                 for name, convert in zip(names, converters, strict=True)
             ),
             strict=True,
@@ -98,6 +98,13 @@ def insert_columns(
             statement = f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})"  # noqa: S608
             connection.exec_driver_sql(statement, list(rows))  # one executemany, events and all
     return count
+
+
+def _batch(values: Sequence[Any] | np.ndarray, start: int) -> Sequence[Any]:
+    """One batch of a column; a numpy array's as Python values, made a batch at a time (a
+    million records' keys as Python ints at once came to most of a gigabyte)."""
+    part = values[start : start + BATCH]
+    return part.tolist() if isinstance(part, np.ndarray) else part
 
 
 def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> int:

@@ -107,12 +107,10 @@ def _rewrite(session: Session, keys: pd.DataFrame) -> None:
 
 def _insert_keys(session: Session, keys: pd.DataFrame) -> None:
     systems, record_ids = split_record_keys(keys.index)
-    columns: dict[str, list[object]] = {
-        "source_system": systems.tolist(),
-        "source_record_id": record_ids.tolist(),
-    }
+    # arrays, which insert_columns turns into Python values a batch at a time
+    columns: dict[str, np.ndarray] = {"source_system": systems, "source_record_id": record_ids}
     for name in KEY_COLUMNS:
-        columns[name] = keys[name].to_numpy(dtype=np.int64).tolist()
+        columns[name] = keys[name].to_numpy(dtype=np.int64)
     insert_columns(session, RecordMatchKey, columns)
 
 
