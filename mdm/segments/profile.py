@@ -45,54 +45,13 @@ def roll_up(
 
     `transactions` has customer_id, txn_at (datetime64), amount_cny, product_code, product_risk
     (1-5 or NaN). Transactions after the run date are ignored: they have not happened yet.
-    Customers are factorized to integer codes so every sum and extreme is one numpy reduction.
+    Customers are factorized to integer codes so every sum and extreme is one numpy reduction:
+    the aggregates of partial_activity with a group per customer.
     """
-    txn_at = pd.to_datetime(transactions["txn_at"]).to_numpy(dtype="datetime64[s]")
-    days_all = (np.datetime64(as_of, "D") - txn_at.astype("datetime64[D]")).astype(np.int64)
-    past = days_all >= 0
-    owner_all, customers = pd.factorize(transactions["customer_id"])
-    owner, days, when = owner_all[past], days_all[past], txn_at[past].astype(np.int64)
-    amount = np.abs(pd.to_numeric(transactions["amount_cny"], errors="coerce").to_numpy(float))
-    amount = np.nan_to_num(amount[past])
-    risk = pd.to_numeric(transactions["product_risk"], errors="coerce").to_numpy(float)[past]
-    k = len(customers)
-
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(owner[mask], minlength=k)
-
-    def total(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(owner, weights=np.where(mask, amount, 0.0), minlength=k)
-
-    in_year = days < YEAR_DAYS
-    first_days = np.full(k, -1, dtype=np.int64)
-    np.maximum.at(first_days, owner, days)
-    last_days = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(last_days, owner, days)
-    last_at = np.full(k, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last_at, owner, when)
-    highest_risk = np.full(k, np.nan)
-    np.fmax.at(highest_risk, owner, risk)
-    result = pd.DataFrame(
-        {
-            "first_txn_days": first_days.astype(float),
-            "last_txn_days": last_days.astype(float),
-            "last_txn_at": last_at.astype("datetime64[s]"),
-            "txn_count_12m": count(in_year),
-            "txn_amount_12m_cny": total(in_year),
-            "txn_count_quiet": count(days < quiet_days),
-            "txn_count_before_quiet": count((days >= quiet_days) & (days < quiet_days + YEAR_DAYS)),
-            "amount_recent_half": total(days < HALF_YEAR_DAYS),
-            "amount_earlier_half": total((days >= HALF_YEAR_DAYS) & in_year),
-            "txn_product_risk": highest_risk,
-        },
-        index=pd.Index(customers, name="customer_id"),
-    )
-    product, products = pd.factorize(transactions["product_code"])
-    for prefix in product_prefixes:
-        matches = _matching(products, prefix)
-        bought = np.append(matches, False)[product[past]]  # code -1 (no product) never matches
-        result[product_prefix_column(prefix)] = count(bought) > 0
-    return result[count(np.ones(len(owner), dtype=bool)) > 0]
+    owner, customers = pd.factorize(transactions["customer_id"])
+    window = ActivityWindow(as_of, quiet_days, product_prefixes)
+    partials = partial_activity(transactions, owner, len(customers), window)
+    return activity_of(partials, pd.Index(customers, name="customer_id"))
 
 
 # roll_up's aggregates, each one that partial aggregates of disjoint sets of rows combine into
