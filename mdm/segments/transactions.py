@@ -163,14 +163,7 @@ def link_transactions(
     record is unknown (never loaded, or quarantined) becomes a reject."""
     customer_id = parsed["ref_key"].map(customer_of)
     unknown = customer_id.isna().to_numpy(dtype=bool)
-    reasons = [
-        _reason(
-            "customer_ref",
-            "customer_ref_known",
-            f"customer_ref matches no loaded record of channel '{split_record_key(key)[0]}'",
-        )
-        for key in parsed["ref_key"][unknown]
-    ]
+    reasons = [_unknown_reason(key) for key in parsed["ref_key"][unknown]]
     rejects = _rejects(parsed.loc[unknown], reasons)
     linked = parsed.loc[~unknown].assign(customer_id=customer_id[~unknown].to_numpy())
     return linked.reset_index(drop=True), rejects
